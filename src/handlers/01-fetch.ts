@@ -1,0 +1,238 @@
+// Fetch: v4–17
+// Behaviour:
+// - Partitions are answered in request order; each gets whole batches up to its partitionMaxBytes while the
+//   response stays under maxBytes, except that the first batch of the first partition with data is always
+//   returned whole even when it alone is larger (KIP-74, trap 13).
+// - Long poll: with fewer than minBytes available the answer waits up to maxWaitMs (capped by
+//   limits.fetchMaxWaitMsMax) and is sent as soon as an append brings enough (trap 17).
+// - highWatermark = lastStableOffset = log end (single node, no transactions yet), logStartOffset; read_committed
+//   gets an empty abortedTransactions list, read_uncommitted null (trap 14).
+// - Offsets outside [logStartOffset, highWatermark] get OFFSET_OUT_OF_RANGE (trap 15).
+// - Fetch sessions (KIP-227): full and incremental, with FETCH_SESSION_ID_NOT_FOUND and
+//   INVALID_FETCH_SESSION_EPOCH; incremental answers leave out partitions with nothing new.
+// Not emulated: v0–3 (magic 0/1 down-conversion lands with the legacy formats), preferred read replicas,
+// diverging epochs (one epoch only), rack awareness.
+// Version notes: v7 sessions, v9 currentLeaderEpoch, v11 rackId, v12 flexible, v13 topic ids (UNKNOWN_TOPIC_ID),
+// v15 replica state moves to a tagged field, v16 nodeEndpoints, v17 replicaDirectoryId.
+
+import type { Broker } from "../broker.ts";
+import { limits } from "../config.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { Encodable } from "../protocol/messages/encodable.ts";
+import type { FetchRequest, FetchResponse } from "../protocol/messages/01-fetch.ts";
+import { uuidToString } from "../metadata/uuid.ts";
+import { FINAL_EPOCH, INITIAL_EPOCH, sessionPartitionKey, type FetchSession, type SessionPartition } from "./fetch-sessions.ts";
+import type { ApiHandler } from "./handler.ts";
+
+type TopicResponse = NonNullable<Encodable<FetchResponse>["responses"]>[number];
+type PartitionResponse = NonNullable<TopicResponse["partitions"]>[number];
+
+const TOPIC_IDS_VERSION_MIN = 13;
+const READ_COMMITTED = 1;
+const EMPTY_RECORDS: Uint8Array = new Uint8Array(0);
+
+interface FetchPlan {
+  /** Partitions to read, in response order. */
+  partitions: SessionPartition[];
+  session: FetchSession | null;
+  incremental: boolean;
+}
+
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
+  apiKey: 1,
+  minVersion: 4,
+  maxVersion: 17,
+  handle(context, request) {
+    const { broker, apiVersion } = context;
+    const plan = planFetch(broker, apiVersion, request);
+    if (typeof plan === "number") return { throttleTimeMs: 0, errorCode: plan, sessionId: 0, responses: [] };
+
+    const readCommitted = request.isolationLevel === READ_COMMITTED;
+    const maxWaitMs = Math.min(Math.max(request.maxWaitMs, 0), limits.fetchMaxWaitMsMax);
+    const first = collect(broker, apiVersion, plan, request.maxBytes, readCommitted);
+    if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.failed) return respond(plan, first.partitions);
+
+    return new Promise((resolve) => {
+      let cancelWait = () => {};
+      const finish = () => {
+        cancelWait();
+        clearTimeout(timer);
+        resolve(respond(plan, collect(broker, apiVersion, plan, request.maxBytes, readCommitted).partitions));
+      };
+      const timer = setTimeout(finish, maxWaitMs);
+      const logs = plan.partitions.flatMap((entry) => broker.topics.get(entry.topicName)?.partitions[entry.partition] ?? []);
+      const waitForAppend = () => {
+        cancelWait = broker.appendWaiters.wait(logs, () => {
+          if (collectedBytes(broker, apiVersion, plan, request.maxBytes) >= request.minBytes) finish();
+          else waitForAppend();
+        });
+      };
+      waitForAppend();
+    });
+  },
+};
+
+/** Resolves the session and the partition list, or returns a top-level error code. */
+function planFetch(broker: Broker, apiVersion: number, request: FetchRequest): FetchPlan | number {
+  const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
+  const sessions = broker.fetchSessions;
+  const { sessionId, sessionEpoch } = request;
+
+  const requested: SessionPartition[] = [];
+  for (const topic of request.topics) {
+    const topicName = useTopicIds ? (broker.topics.getById(topic.topicId)?.name ?? "") : topic.topic;
+    for (const partition of topic.partitions) {
+      requested.push({
+        topicName,
+        topicId: topic.topicId,
+        partition: partition.partition,
+        fetchOffset: Number(partition.fetchOffset),
+        partitionMaxBytes: partition.partitionMaxBytes,
+        sentHighWatermark: -1,
+        sentLogStartOffset: -1,
+      });
+    }
+  }
+  const keyOf = (entry: { topicName: string; topicId: Uint8Array; partition: number }) =>
+    sessionPartitionKey(useTopicIds ? uuidToString(entry.topicId) : entry.topicName, entry.partition);
+
+  if (sessionId === 0 && sessionEpoch === FINAL_EPOCH) return { partitions: requested, session: null, incremental: false };
+  if (sessionEpoch === FINAL_EPOCH || sessionEpoch === INITIAL_EPOCH) {
+    if (sessionId !== 0) sessions.remove(sessionId);
+    if (sessionEpoch === FINAL_EPOCH) return { partitions: requested, session: null, incremental: false };
+    const session = sessions.create();
+    for (const entry of requested) session.partitions.set(keyOf(entry), entry);
+    return { partitions: [...session.partitions.values()], session, incremental: false };
+  }
+
+  const session = sessions.get(sessionId);
+  if (!session) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+  if (sessionEpoch !== session.nextEpoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+  session.nextEpoch = sessionEpoch === 2 ** 31 - 1 ? 1 : sessionEpoch + 1;
+  for (const forgotten of request.forgottenTopicsData) {
+    const topicKey = useTopicIds ? uuidToString(forgotten.topicId) : forgotten.topic;
+    for (const partition of forgotten.partitions) session.partitions.delete(sessionPartitionKey(topicKey, partition));
+  }
+  for (const entry of requested) {
+    const key = keyOf(entry);
+    const cached = session.partitions.get(key);
+    if (cached) {
+      cached.fetchOffset = entry.fetchOffset;
+      cached.partitionMaxBytes = entry.partitionMaxBytes;
+    } else {
+      session.partitions.set(key, entry);
+    }
+  }
+  return { partitions: [...session.partitions.values()], session, incremental: true };
+}
+
+interface Collected {
+  partitions: { entry: SessionPartition; response: PartitionResponse }[];
+  bytes: number;
+  /** A partition has an error: answer at once rather than long-poll. */
+  failed: boolean;
+}
+
+function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number, readCommitted: boolean): Collected {
+  const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
+  const result: Collected = { partitions: [], bytes: 0, failed: false };
+  for (const entry of plan.partitions) {
+    const topic = useTopicIds ? broker.topics.getById(entry.topicId) : broker.topics.get(entry.topicName);
+    const log = topic?.partitions[entry.partition];
+    if (!log) {
+      const errorCode = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      result.partitions.push({ entry, response: emptyPartition(entry.partition, errorCode, -1, -1, readCommitted) });
+      result.failed = true;
+      continue;
+    }
+    const highWatermark = log.highWatermark;
+    const logStartOffset = log.logStartOffset;
+    if (entry.fetchOffset < logStartOffset || entry.fetchOffset > highWatermark) {
+      const response = emptyPartition(entry.partition, ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark, logStartOffset, readCommitted);
+      result.partitions.push({ entry, response });
+      result.failed = true;
+      continue;
+    }
+    const budget = Math.min(entry.partitionMaxBytes, maxBytes - result.bytes);
+    let records = EMPTY_RECORDS;
+    if (budget > 0 || result.bytes === 0) {
+      const read = log.read(entry.fetchOffset, Math.max(budget, 0), result.bytes === 0);
+      records = joinViews(read.batches, read.bytes);
+      result.bytes += read.bytes;
+    }
+    const response = emptyPartition(entry.partition, ErrorCode.NONE, highWatermark, logStartOffset, readCommitted);
+    response.records = records;
+    result.partitions.push({ entry, response });
+  }
+  return result;
+}
+
+/** Bytes a fetch would return now, without building the response (long-poll wake-ups). */
+function collectedBytes(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number): number {
+  return collect(broker, apiVersion, plan, maxBytes, false).bytes;
+}
+
+function emptyPartition(
+  partitionIndex: number,
+  errorCode: number,
+  highWatermark: number,
+  logStartOffset: number,
+  readCommitted: boolean,
+): PartitionResponse {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: BigInt(highWatermark),
+    lastStableOffset: BigInt(highWatermark),
+    logStartOffset: BigInt(logStartOffset),
+    abortedTransactions: readCommitted ? [] : null,
+    preferredReadReplica: -1,
+    records: EMPTY_RECORDS,
+  };
+}
+
+/** Batches adjacent in memory go out as one view; others are joined by one copy. */
+function joinViews(views: Uint8Array[], totalBytes: number): Uint8Array {
+  if (views.length === 0) return EMPTY_RECORDS;
+  if (views.length === 1) return views[0]!;
+  const first = views[0]!;
+  let adjacent = true;
+  for (let i = 1; i < views.length && adjacent; i++) {
+    const previous = views[i - 1]!;
+    adjacent = views[i]!.buffer === first.buffer && views[i]!.byteOffset === previous.byteOffset + previous.length;
+  }
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, totalBytes);
+  const joined = new Uint8Array(totalBytes);
+  let at = 0;
+  for (const view of views) {
+    joined.set(view, at);
+    at += view.length;
+  }
+  return joined;
+}
+
+function respond(plan: FetchPlan, collected: Collected["partitions"]): Encodable<FetchResponse> {
+  const responses: TopicResponse[] = [];
+  let current: TopicResponse | null = null;
+  let currentKey = "";
+  for (const { entry, response } of collected) {
+    const highWatermark = Number(response.highWatermark);
+    const logStartOffset = Number(response.logStartOffset);
+    const changed =
+      (response.records as Uint8Array).length > 0 ||
+      response.errorCode !== ErrorCode.NONE ||
+      highWatermark !== entry.sentHighWatermark ||
+      logStartOffset !== entry.sentLogStartOffset;
+    entry.sentHighWatermark = highWatermark;
+    entry.sentLogStartOffset = logStartOffset;
+    if (plan.incremental && !changed) continue;
+    const key = entry.topicName + "\u0000" + uuidToString(entry.topicId);
+    if (!current || key !== currentKey) {
+      current = { topic: entry.topicName, topicId: entry.topicId, partitions: [] };
+      currentKey = key;
+      responses.push(current);
+    }
+    current.partitions!.push(response);
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: plan.session?.id ?? 0, responses };
+}

@@ -1,0 +1,88 @@
+// Metadata: v0–13
+// Behaviour:
+// - One broker, this node, at the advertised address; it is the controller and leads every partition
+//   (leader epoch 0, replicas and ISR = [this node]).
+// - Topics: v0's empty list and v1+'s null list mean all topics; unknown topics are created when
+//   auto.create.topics.enable is on and (v4+) the client allows it, and are returned ready at once.
+// - v10+ returns real topic ids; v12+ may ask by topic id alone (v10/v11 must not: trap 18).
+// - Authorized operations are all allowed (no authorizer yet) when asked for, else INT32_MIN as Kafka sends.
+// Not emulated: racks, offline replicas, other listeners.
+
+import type { Broker } from "../broker.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { Encodable } from "../protocol/messages/encodable.ts";
+import type { MetadataRequest, MetadataResponse } from "../protocol/messages/03-metadata.ts";
+import type { Topic } from "../metadata/topic-store.ts";
+import { isZeroUuid } from "../metadata/uuid.ts";
+import type { ApiHandler } from "./handler.ts";
+
+type MetadataResponseTopic = Encodable<MetadataResponse>["topics"] extends (infer T)[] | undefined ? T : never;
+
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (AclOperation codes as bits). */
+const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, operation) => bits | (1 << operation), 0);
+/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
+const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, operation) => bits | (1 << operation), 0);
+
+export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
+  apiKey: 3,
+  minVersion: 0,
+  maxVersion: 13,
+  handle(context, request) {
+    const { broker, apiVersion } = context;
+    const { config } = broker;
+    const topicOperations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
+    const describe = (topic: Topic) => describeTopic(broker, topic, topicOperations);
+
+    let topics: MetadataResponseTopic[];
+    const wantsAll = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
+    if (wantsAll) {
+      topics = broker.topics.list().filter((topic) => !topic.isInternal).map(describe);
+    } else {
+      const allowAutoCreate = apiVersion < 4 || request.allowAutoTopicCreation;
+      topics = request.topics!.map((wanted): MetadataResponseTopic => {
+        if (wanted.name === null) {
+          if (apiVersion < 12 || isZeroUuid(wanted.topicId)) {
+            return { errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: wanted.topicId, partitions: [] };
+          }
+          const topic = broker.topics.getById(wanted.topicId);
+          if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] };
+          return describe(topic);
+        }
+        const found = broker.findOrCreateTopic(wanted.name, allowAutoCreate);
+        if ("errorCode" in found) return { errorCode: found.errorCode, name: wanted.name, partitions: [], topicAuthorizedOperations: topicOperations };
+        return describe(found.topic);
+      });
+    }
+
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null }],
+      clusterId: config.clusterId,
+      controllerId: config.nodeId,
+      topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED,
+      errorCode: ErrorCode.NONE,
+    };
+  },
+};
+
+function describeTopic(broker: Broker, topic: Topic, topicAuthorizedOperations: number): MetadataResponseTopic {
+  const nodeId = broker.config.nodeId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.isInternal,
+    partitions: topic.partitions.map((_, partitionIndex) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations,
+  };
+}

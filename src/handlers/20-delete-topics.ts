@@ -1,0 +1,37 @@
+// DeleteTopics: v0–6
+// Behaviour:
+// - By name (v0–5 topicNames; v6 topics[].name) or by id (v6 topics[].topicId); unknown names get
+//   UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. The topic's logs are released at once; long polls
+//   on it answer with UNKNOWN_TOPIC_OR_PARTITION when they wake.
+// Not emulated: delete.topic.enable=false, controller mutation quotas.
+
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { DeleteTopicsRequest, DeleteTopicsResponse } from "../protocol/messages/20-delete-topics.ts";
+import { isZeroUuid } from "../metadata/uuid.ts";
+import type { ApiHandler } from "./handler.ts";
+
+const TOPIC_STATES_VERSION_MIN = 6;
+
+export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> = {
+  apiKey: 20,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(context, request) {
+    const { broker, apiVersion } = context;
+    const wanted = apiVersion >= TOPIC_STATES_VERSION_MIN
+      ? request.topics
+      : request.topicNames.map((name) => ({ name, topicId: undefined }));
+    const responses = wanted.map(({ name, topicId }) => {
+      const byId = name === null && topicId !== undefined && !isZeroUuid(topicId);
+      const topic = byId ? broker.topics.getById(topicId!) : name !== null ? broker.topics.get(name) : undefined;
+      if (!topic) {
+        return { name, topicId, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+      }
+      const logs = topic.partitions;
+      broker.topics.delete(topic.name);
+      for (const log of logs) broker.appendWaiters.notify(log);
+      return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+    return { throttleTimeMs: 0, responses };
+  },
+};

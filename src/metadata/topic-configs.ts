@@ -1,0 +1,51 @@
+// Kafka's topic-level configs this node accepts, with their defaults and a check of each value.
+
+const LONG_MAX = "9223372036854775807";
+
+type Check = (value: string) => boolean;
+const integer: Check = (value) => /^-?\d+$/.test(value);
+const oneOf = (...allowed: string[]): Check => (value) => allowed.includes(value);
+const boolean = oneOf("true", "false");
+const ratio: Check = (value) => /^\d*\.?\d+$/.test(value) && Number(value) >= 0 && Number(value) <= 1;
+const any: Check = () => true;
+
+export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string; check: Check }> = new Map([
+  ["cleanup.policy", { defaultValue: "delete", check: (v) => v.split(",").every((p) => ["delete", "compact"].includes(p.trim())) }],
+  ["compression.type", { defaultValue: "producer", check: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd") }],
+  ["delete.retention.ms", { defaultValue: "86400000", check: integer }],
+  ["file.delete.delay.ms", { defaultValue: "60000", check: integer }],
+  ["flush.messages", { defaultValue: LONG_MAX, check: integer }],
+  ["flush.ms", { defaultValue: LONG_MAX, check: integer }],
+  ["follower.replication.throttled.replicas", { defaultValue: "", check: any }],
+  ["index.interval.bytes", { defaultValue: "4096", check: integer }],
+  ["leader.replication.throttled.replicas", { defaultValue: "", check: any }],
+  ["local.retention.bytes", { defaultValue: "-2", check: integer }],
+  ["local.retention.ms", { defaultValue: "-2", check: integer }],
+  ["max.compaction.lag.ms", { defaultValue: LONG_MAX, check: integer }],
+  ["max.message.bytes", { defaultValue: "1048588", check: integer }],
+  ["message.timestamp.after.max.ms", { defaultValue: "3600000", check: integer }],
+  ["message.timestamp.before.max.ms", { defaultValue: LONG_MAX, check: integer }],
+  ["message.timestamp.type", { defaultValue: "CreateTime", check: oneOf("CreateTime", "LogAppendTime") }],
+  ["min.cleanable.dirty.ratio", { defaultValue: "0.5", check: ratio }],
+  ["min.compaction.lag.ms", { defaultValue: "0", check: integer }],
+  ["min.insync.replicas", { defaultValue: "1", check: integer }],
+  ["preallocate", { defaultValue: "false", check: boolean }],
+  ["remote.storage.enable", { defaultValue: "false", check: boolean }],
+  ["retention.bytes", { defaultValue: "-1", check: integer }],
+  ["retention.ms", { defaultValue: "604800000", check: integer }],
+  ["segment.bytes", { defaultValue: "1073741824", check: integer }],
+  ["segment.index.bytes", { defaultValue: "10485760", check: integer }],
+  ["segment.jitter.ms", { defaultValue: "0", check: integer }],
+  ["segment.ms", { defaultValue: "604800000", check: integer }],
+  ["unclean.leader.election.enable", { defaultValue: "false", check: boolean }],
+]);
+
+/** An error message for the first unknown or invalid config, or null when all are acceptable. */
+export function checkTopicConfigs(configs: Iterable<[string, string | null]>): string | null {
+  for (const [name, value] of configs) {
+    const definition = topicConfigDefinitions.get(name);
+    if (!definition) return `Unknown topic config name: ${name}`;
+    if (value !== null && !definition.check(value)) return `Invalid value ${value} for configuration ${name}`;
+  }
+  return null;
+}

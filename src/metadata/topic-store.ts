@@ -1,0 +1,180 @@
+// Topic registry of a single-node broker: names, ids, configs and one PartitionLog per partition.
+// Validation follows Kafka's KRaft controller (ReplicationControlManager.createTopics): name first, then
+// TOPIC_ALREADY_EXISTS, then '.'/'_' collisions, then the partition count. Results carry Kafka error codes so
+// handlers copy them into responses as they are.
+
+import { limits } from "../config.ts";
+import type { PartitionLog } from "../log/partition-log.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import { UUID_BYTES, randomUuid, uuidToString } from "./uuid.ts";
+
+/** Kafka's Topic.MAX_NAME_LENGTH: names become file and metric names. */
+export const TOPIC_NAME_LENGTH_MAX = 249;
+
+/** Kafka's Topic.INTERNAL_TOPICS. */
+const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
+  "__consumer_offsets",
+  "__transaction_state",
+  "__share_group_state",
+]);
+const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+
+export type PartitionLogFactory = (topic: string, partition: number) => PartitionLog;
+
+export interface Topic {
+  readonly name: string;
+  /** Random UUID v4, never all zeros; a topic created again under the same name gets a new one. */
+  readonly topicId: Uint8Array;
+  /** Index = partition number. Grown only by TopicStore.createPartitions. */
+  readonly partitions: PartitionLog[];
+  readonly configs: Map<string, string>;
+  readonly isInternal: boolean;
+}
+
+export interface TopicStoreResult {
+  /** ErrorCode.NONE on success, else a Kafka error code. */
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface CreateTopicResult extends TopicStoreResult {
+  /** The new topic, null on error. */
+  topic: Topic | null;
+}
+
+/** Kafka's Topic.validate: null when the name is legal, else its error message. */
+export function topicNameError(name: string): string | null {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return 'Topic name cannot be "." or ".."';
+  if (name.length > TOPIC_NAME_LENGTH_MAX) {
+    return `Topic name is illegal, it can't be longer than ${TOPIC_NAME_LENGTH_MAX} characters, topic name: ${name}`;
+  }
+  if (!TOPIC_NAME_PATTERN.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+/** Metric names turn '.' into '_', so Kafka refuses two topics differing only there (Topic.unifyCollisionChars). */
+function unifyCollisionChars(name: string): string {
+  return name.replaceAll(".", "_");
+}
+
+function hasCollisionChars(name: string): boolean {
+  return name.includes(".") || name.includes("_");
+}
+
+function failure(errorCode: number, errorMessage: string): CreateTopicResult {
+  return { errorCode, errorMessage, topic: null };
+}
+
+export class TopicStore {
+  private readonly topicsByName = new Map<string, Topic>();
+  /** Keyed by uuidToString(topicId). */
+  private readonly topicsById = new Map<string, Topic>();
+  /** Unified name → the existing topic's name, for names holding '.' or '_'. */
+  private readonly namesByCollisionKey = new Map<string, string>();
+
+  constructor(private readonly createPartitionLog: PartitionLogFactory) {}
+
+  /**
+   * Creates a topic. numPartitions must already be resolved (CreateTopics' -1 means the broker default: the
+   * handler substitutes it). configs are stored as given; validating them is the caller's job.
+   */
+  create(name: string, numPartitions: number, configs: ReadonlyMap<string, string> = new Map()): CreateTopicResult {
+    const nameError = topicNameError(name);
+    if (nameError !== null) return failure(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+    if (this.topicsByName.has(name)) {
+      return failure(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    }
+    const collidingName = hasCollisionChars(name) ? this.namesByCollisionKey.get(unifyCollisionChars(name)) : undefined;
+    if (collidingName !== undefined) {
+      return failure(
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic '${name}' collides with existing topic: ${collidingName}`,
+      );
+    }
+    const partitionCountError = partitionCountErrorMessage(numPartitions);
+    if (partitionCountError !== null) return failure(ErrorCode.INVALID_PARTITIONS, partitionCountError);
+
+    let topicId = randomUuid();
+    // 122 random bits make a repeat practically impossible; checking costs one lookup.
+    while (this.topicsById.has(uuidToString(topicId))) topicId = randomUuid();
+    const partitions: PartitionLog[] = [];
+    for (let partition = 0; partition < numPartitions; partition++) {
+      partitions.push(this.createPartitionLog(name, partition));
+    }
+    const topic: Topic = {
+      name,
+      topicId,
+      partitions,
+      configs: new Map(configs),
+      isInternal: INTERNAL_TOPIC_NAMES.has(name),
+    };
+    this.topicsByName.set(name, topic);
+    this.topicsById.set(uuidToString(topicId), topic);
+    if (hasCollisionChars(name)) this.namesByCollisionKey.set(unifyCollisionChars(name), name);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
+  }
+
+  get(name: string): Topic | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  /** Undefined for unknown ids, including ZERO_UUID and ids of the wrong length. */
+  getById(topicId: Uint8Array): Topic | undefined {
+    if (topicId.length !== UUID_BYTES) return undefined;
+    return this.topicsById.get(uuidToString(topicId));
+  }
+
+  /** Removes the topic and closes its logs; returns it (DeleteTopics answers with its id), or undefined. */
+  delete(name: string): Topic | undefined {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) return undefined;
+    this.topicsByName.delete(name);
+    this.topicsById.delete(uuidToString(topic.topicId));
+    if (hasCollisionChars(name)) this.namesByCollisionKey.delete(unifyCollisionChars(name));
+    for (const partition of topic.partitions) partition.close();
+    return topic;
+  }
+
+  /** All topics, in creation order. */
+  list(): Topic[] {
+    return [...this.topicsByName.values()];
+  }
+
+  /** Grows a topic to newTotal partitions (CreatePartitions); Kafka never shrinks a topic. */
+  createPartitions(name: string, newTotal: number): TopicStoreResult {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: "This server does not host this topic-partition.",
+      };
+    }
+    const currentTotal = topic.partitions.length;
+    let errorMessage: string | null = null;
+    if (newTotal === currentTotal) {
+      errorMessage = `Topic already has ${currentTotal} partition(s).`;
+    } else if (newTotal < currentTotal) {
+      errorMessage = `The topic ${name} currently has ${currentTotal} partition(s); ${newTotal} would not be an increase.`;
+    } else {
+      errorMessage = partitionCountErrorMessage(newTotal);
+    }
+    if (errorMessage !== null) return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage };
+    for (let partition = currentTotal; partition < newTotal; partition++) {
+      topic.partitions.push(this.createPartitionLog(name, partition));
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+}
+
+function partitionCountErrorMessage(numPartitions: number): string | null {
+  if (!Number.isInteger(numPartitions) || numPartitions < 1) {
+    return "Number of partitions was set to an invalid non-positive value.";
+  }
+  if (numPartitions > limits.partitionsPerTopicMax) {
+    return `Number of partitions ${numPartitions} exceeds this broker's limit of ${limits.partitionsPerTopicMax}.`;
+  }
+  return null;
+}

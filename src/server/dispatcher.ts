@@ -1,0 +1,91 @@
+// Frame → request header → decoded request → handler, and response object → encoded frame. Malformed input
+// closes only its own connection; unknown ApiVersions versions get the v0 answer that lets clients retry (KIP-511).
+
+import type { Broker } from "../broker.ts";
+import { handlerFor, supportedApiKeys } from "../handlers/registry.ts";
+import { NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
+import { ByteReader, ProtocolDecodeError } from "../protocol/byte-reader.ts";
+import type { ByteWriter } from "../protocol/byte-writer.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import { decodeRequestHeader } from "../protocol/messages/headers.ts";
+import { apiTable, type ApiDescriptor } from "../protocol/messages/index.ts";
+import { log } from "../util/logger.ts";
+
+const API_VERSIONS_KEY = 18;
+
+export interface PendingResponse {
+  readonly apiName: string;
+  readonly descriptor: ApiDescriptor;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  /** The handler's answer; a promise until it settles. */
+  result: unknown;
+}
+
+export class RequestDispatcher {
+  constructor(private readonly broker: Broker) {}
+
+  /** Decodes and handles one frame; "close" when the connection must be closed. */
+  dispatch(frame: Uint8Array, clientAddress: string): PendingResponse | "close" {
+    if (frame.length < 8) {
+      log.warn("closing connection: frame shorter than a request header", { client: clientAddress, bytes: frame.length });
+      return "close";
+    }
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const apiKey = view.getInt16(0);
+    const apiVersion = view.getInt16(2);
+    const correlationId = view.getInt32(4);
+    const descriptor = apiTable[apiKey];
+    const handler = handlerFor(apiKey);
+    if (!descriptor || !handler) {
+      log.warn("closing connection: unsupported API key", { client: clientAddress, apiKey, apiVersion });
+      return "close";
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === API_VERSIONS_KEY) {
+        // Answer in v0, whatever was asked, with the supported ranges so the client can retry (KIP-511).
+        return {
+          apiName: descriptor.name,
+          descriptor,
+          apiVersion: 0,
+          correlationId,
+          result: { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApiKeys() },
+        };
+      }
+      log.warn("closing connection: unsupported API version", { client: clientAddress, api: descriptor.name, apiVersion });
+      return "close";
+    }
+
+    const reader = new ByteReader(frame);
+    let request: unknown;
+    let clientId: string | null;
+    try {
+      clientId = decodeRequestHeader(reader, descriptor.requestHeaderVersion(apiVersion)).clientId;
+      request = descriptor.decodeRequest(reader, apiVersion);
+    } catch (error) {
+      if (!(error instanceof ProtocolDecodeError)) throw error;
+      log.warn("closing connection: malformed request", { client: clientAddress, api: descriptor.name, apiVersion, error });
+      return "close";
+    }
+    const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, clientAddress, broker: this.broker };
+    let result: unknown;
+    try {
+      result = handler.handle(context, request);
+    } catch (error) {
+      log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
+      return "close";
+    }
+    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, result };
+  }
+
+  /** Writes the response frame; false when there is none to send (acks=0). */
+  encode(pending: PendingResponse, writer: ByteWriter): boolean {
+    if (pending.result === NO_RESPONSE) return false;
+    const size = writer.reserveInt32();
+    writer.writeInt32(pending.correlationId);
+    if (pending.descriptor.responseHeaderVersion(pending.apiVersion) >= 1) writer.writeEmptyTaggedFields();
+    pending.descriptor.encodeResponse(writer, pending.apiVersion, pending.result as never);
+    size.setInt32(0, writer.length - 4);
+    return true;
+  }
+}

@@ -1,0 +1,84 @@
+// The Kafka listener: accepts connections with Bun.listen and hands each socket's bytes to its Connection.
+
+import type { Socket, TCPSocketListener } from "bun";
+import { Broker } from "../broker.ts";
+import type { PartitionLogFactory } from "../metadata/topic-store.ts";
+import { limits, type Config } from "../config.ts";
+import { log } from "../util/logger.ts";
+import { Connection } from "./connection.ts";
+import { RequestDispatcher } from "./dispatcher.ts";
+
+export interface KgateServer {
+  readonly broker: Broker;
+  readonly host: string;
+  /** The bound port (the real one when the config asked for port 0). */
+  readonly port: number;
+  readonly connectionCount: number;
+  /** Stops accepting, closes connections and releases the broker's state. */
+  stop(): Promise<void>;
+}
+
+interface SocketState {
+  connection: Connection | null;
+}
+
+export function startServer(config: Config, logFactory?: PartitionLogFactory): KgateServer {
+  const broker = new Broker(config, logFactory);
+  const dispatcher = new RequestDispatcher(broker);
+  const connections = new Set<Connection>();
+
+  const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
+    hostname: config.listenHost,
+    port: config.listenPort,
+    data: { connection: null },
+    socket: {
+      open(socket: Socket<SocketState>) {
+        const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
+        if (connections.size >= limits.connectionsMax) {
+          log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
+          socket.end();
+          return;
+        }
+        socket.setNoDelay(true);
+        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress);
+        socket.data = { connection };
+        connections.add(connection);
+        log.debug("connection opened", { client: clientAddress });
+      },
+      data(socket, chunk) {
+        socket.data.connection?.onData(chunk);
+      },
+      drain(socket) {
+        socket.data.connection?.onDrain();
+      },
+      close(socket) {
+        const connection = socket.data.connection;
+        if (!connection) return;
+        connection.onClosed();
+        connections.delete(connection);
+        log.debug("connection closed", { client: connection.clientAddress });
+      },
+      error(socket, error) {
+        log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
+      },
+    },
+  });
+
+  log.info("kafka listener up", { listen: `${listener.hostname}:${listener.port}`, advertised: `${config.advertisedHost}:${config.advertisedPort === 0 ? listener.port : config.advertisedPort}` });
+  if (config.advertisedPort === 0) config.advertisedPort = listener.port;
+
+  return {
+    broker,
+    host: listener.hostname,
+    port: listener.port,
+    get connectionCount() {
+      return connections.size;
+    },
+    async stop() {
+      listener.stop(true);
+      for (const connection of connections) connection.close();
+      connections.clear();
+      broker.close();
+    },
+  };
+}
