@@ -1,0 +1,28 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, parseConfig } from "./config.ts";
+
+describe("parseConfig", () => {
+  test("defaults: listen on 0.0.0.0:9092, advertise 127.0.0.1, data in ./data", () => {
+    const config = parseConfig([], {})!;
+    expect(config).toMatchObject({ listenHost: "0.0.0.0", listenPort: 9092, advertisedHost: "127.0.0.1", advertisedPort: 9092, dataDir: "./data", nodeId: 1, autoCreateTopics: true, defaultPartitions: 1 });
+  });
+
+  test("flags win over environment variables, which win over defaults", () => {
+    const env = { KGATE_LISTEN: "127.0.0.1:19092", KGATE_NODE_ID: "7", KGATE_ADVERTISE: "edge.local:9093" };
+    expect(parseConfig([], env)).toMatchObject({ listenPort: 19092, nodeId: 7, advertisedHost: "edge.local", advertisedPort: 9093 });
+    expect(parseConfig(["--node-id", "3", "--listen=[::1]:9000"], env)).toMatchObject({ listenHost: "::1", listenPort: 9000, nodeId: 3 });
+  });
+
+  test("--memory drops the data folder; --help returns null", () => {
+    expect(parseConfig(["--memory"], {})!.dataDir).toBeNull();
+    expect(parseConfig(["--help"], {})).toBeNull();
+  });
+
+  test("bad values are reported, not guessed", () => {
+    expect(() => parseConfig(["--listen", "nohost"], {})).toThrow(ConfigError);
+    expect(() => parseConfig(["--node-id", "-1"], {})).toThrow(ConfigError);
+    expect(() => parseConfig(["--memory", "--data", "x"], {})).toThrow(ConfigError);
+    expect(() => parseConfig(["--bogus"], {})).toThrow(ConfigError);
+    expect(() => parseConfig(["--auto-create-topics", "maybe"], {})).toThrow(ConfigError);
+  });
+});

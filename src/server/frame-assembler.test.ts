@@ -1,0 +1,53 @@
+import { describe, expect, test } from "bun:test";
+import { FrameAssembler, FrameTooLargeError } from "./frame-assembler.ts";
+
+function framed(...payloads: number[][]): Uint8Array {
+  const parts: number[] = [];
+  for (const payload of payloads) parts.push(0, 0, (payload.length >> 8) & 0xff, payload.length & 0xff, ...payload);
+  return new Uint8Array(parts);
+}
+
+describe("FrameAssembler", () => {
+  test("frames inside one chunk come out as views of that chunk", () => {
+    const chunk = framed([1, 2, 3], [], [4]);
+    const frames: Uint8Array[] = [];
+    new FrameAssembler(1024).push(chunk, (frame) => frames.push(frame));
+    expect(frames.map((frame) => [...frame])).toEqual([[1, 2, 3], [], [4]]);
+    expect(frames[0]!.buffer).toBe(chunk.buffer);
+  });
+
+  test("a frame split at every possible point is reassembled", () => {
+    const whole = framed([9, 8, 7, 6, 5], [1]);
+    for (let cut = 1; cut < whole.length; cut++) {
+      const frames: number[][] = [];
+      const assembler = new FrameAssembler(1024);
+      assembler.push(whole.subarray(0, cut), (frame) => frames.push([...frame]));
+      assembler.push(whole.subarray(cut), (frame) => frames.push([...frame]));
+      expect(frames).toEqual([[9, 8, 7, 6, 5], [1]]);
+    }
+  });
+
+  test("a size over the limit (or negative) throws before anything is buffered", () => {
+    expect(() => new FrameAssembler(10).push(new Uint8Array([0, 0, 0, 11]), () => {})).toThrow(FrameTooLargeError);
+    expect(() => new FrameAssembler(10).push(new Uint8Array([0xff, 0xff, 0xff, 0xff]), () => {})).toThrow(FrameTooLargeError);
+  });
+});
+
+// The assembler keeps views into data() chunks, which is only safe while Bun hands each call a fresh buffer.
+test("Bun.listen hands data() a fresh buffer on every call", async () => {
+  const chunks: Uint8Array[] = [];
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data(_socket, chunk) { chunks.push(chunk); } } });
+  const socket = await Bun.connect({ hostname: "127.0.0.1", port: listener.port, socket: { data() {} } });
+  for (let i = 0; i < 5; i++) {
+    socket.write(new Uint8Array([i, i, i]));
+    socket.flush();
+    const before = chunks.length;
+    for (let wait = 0; wait < 100 && chunks.length === before; wait++) await Bun.sleep(5);
+  }
+  socket.end();
+  listener.stop(true);
+  expect(chunks.length).toBeGreaterThan(1);
+  expect(new Set(chunks.map((chunk) => chunk.buffer)).size).toBe(chunks.length);
+  // Earlier chunks were not overwritten by later reads.
+  expect(chunks.flatMap((chunk) => [...chunk])).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+});
