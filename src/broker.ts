@@ -11,6 +11,8 @@ export class Broker {
   readonly topics: TopicStore;
   readonly appendWaiters = new AppendWaiters();
   readonly fetchSessions = new FetchSessionCache();
+  /** Set by close(): parked long polls answer with what they have. */
+  closing = false;
 
   constructor(
     readonly config: Config,
@@ -30,6 +32,8 @@ export class Broker {
   }
 
   close(): void {
+    this.closing = true;
+    this.appendWaiters.wakeAll();
     for (const topic of this.topics.list()) for (const log of topic.partitions) log.close();
   }
 }

@@ -63,7 +63,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       const logs = plan.partitions.flatMap((entry) => broker.topics.get(entry.topicName)?.partitions[entry.partition] ?? []);
       const waitForAppend = () => {
         cancelWait = broker.appendWaiters.wait(logs, () => {
-          if (collectedBytes(broker, apiVersion, plan, request.maxBytes) >= request.minBytes) finish();
+          if (broker.closing || collectedBytes(broker, apiVersion, plan, request.maxBytes) >= request.minBytes) finish();
           else waitForAppend();
         });
       };

@@ -2,12 +2,15 @@
 
 import type { PartitionLog } from "./partition-log.ts";
 
+/** Where a wait on no partition at all parks, so that wakeAll still reaches it. */
+const NO_PARTITION = Symbol("no partition");
+
 export class AppendWaiters {
-  private readonly waitersByLog = new Map<PartitionLog, Set<() => void>>();
+  private readonly waitersByLog = new Map<PartitionLog | typeof NO_PARTITION, Set<() => void>>();
 
   /** Calls wake (at most once) after the next append to any of the logs; returns a function that cancels. */
   wait(logs: Iterable<PartitionLog>, wake: () => void): () => void {
-    const registered: PartitionLog[] = [];
+    const registered: (PartitionLog | typeof NO_PARTITION)[] = [];
     let done = false;
     const once = () => {
       if (done) return;
@@ -24,7 +27,9 @@ export class AppendWaiters {
       }
       registered.length = 0;
     };
-    for (const log of logs) {
+    const keys: (PartitionLog | typeof NO_PARTITION)[] = [...logs];
+    if (keys.length === 0) keys.push(NO_PARTITION);
+    for (const log of keys) {
       let waiters = this.waitersByLog.get(log);
       if (!waiters) this.waitersByLog.set(log, (waiters = new Set()));
       waiters.add(once);
@@ -40,5 +45,10 @@ export class AppendWaiters {
     const waiters = this.waitersByLog.get(log);
     if (!waiters) return;
     for (const wake of [...waiters]) wake();
+  }
+
+  /** Wakes every waiter (shutdown: parked long polls answer at once). */
+  wakeAll(): void {
+    for (const waiters of [...this.waitersByLog.values()]) for (const wake of [...waiters]) wake();
   }
 }

@@ -75,10 +75,13 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       return connections.size;
     },
     async stop() {
-      listener.stop(true);
+      // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
+      listener.stop(false);
+      broker.close();
+      await Bun.sleep(0);
       for (const connection of connections) connection.close();
       connections.clear();
-      broker.close();
+      listener.stop(true);
     },
   };
 }
