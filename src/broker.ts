@@ -6,11 +6,13 @@ import { AppendWaiters } from "./log/append-waiters.ts";
 import { MemoryPartitionLog } from "./log/memory-log.ts";
 import { TopicStore, type PartitionLogFactory, type Topic } from "./metadata/topic-store.ts";
 import { ErrorCode } from "./protocol/error-codes.ts";
+import { createGatewayMetrics } from "./metrics/metrics.ts";
 
 export class Broker {
   readonly topics: TopicStore;
   readonly appendWaiters = new AppendWaiters();
   readonly fetchSessions = new FetchSessionCache();
+  readonly metrics = createGatewayMetrics();
   /** Set by close(): parked long polls answer with what they have. */
   closing = false;
 

@@ -6,7 +6,7 @@ import { handlerFor, supportedApiKeys } from "../handlers/registry.ts";
 import { NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
 import { ByteReader, ProtocolDecodeError } from "../protocol/byte-reader.ts";
 import type { ByteWriter } from "../protocol/byte-writer.ts";
-import { ErrorCode } from "../protocol/error-codes.ts";
+import { ErrorCode, errorName } from "../protocol/error-codes.ts";
 import { decodeRequestHeader } from "../protocol/messages/headers.ts";
 import { apiTable, type ApiDescriptor } from "../protocol/messages/index.ts";
 import { log } from "../util/logger.ts";
@@ -18,6 +18,8 @@ export interface PendingResponse {
   readonly descriptor: ApiDescriptor;
   readonly apiVersion: number;
   readonly correlationId: number;
+  /** performance.now() when the request was decoded. */
+  readonly startedAt: number;
   /** The handler's answer; a promise until it settles. */
   result: unknown;
 }
@@ -49,6 +51,7 @@ export class RequestDispatcher {
           descriptor,
           apiVersion: 0,
           correlationId,
+          startedAt: performance.now(),
           result: { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApiKeys() },
         };
       }
@@ -67,6 +70,8 @@ export class RequestDispatcher {
       log.warn("closing connection: malformed request", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
     }
+    const startedAt = performance.now();
+    this.broker.metrics.requests.inc({ api: descriptor.name, version: apiVersion });
     const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, clientAddress, broker: this.broker };
     let result: unknown;
     try {
@@ -75,7 +80,7 @@ export class RequestDispatcher {
       log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
     }
-    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, result };
+    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result };
   }
 
   /** Writes the response frame; false when there is none to send (acks=0). */
@@ -86,6 +91,11 @@ export class RequestDispatcher {
     if (pending.descriptor.responseHeaderVersion(pending.apiVersion) >= 1) writer.writeEmptyTaggedFields();
     pending.descriptor.encodeResponse(writer, pending.apiVersion, pending.result as never);
     size.setInt32(0, writer.length - 4);
+    const { metrics } = this.broker;
+    metrics.requestLatency.observe((performance.now() - pending.startedAt) / 1000, { api: pending.apiName });
+    metrics.bytesOut.inc(undefined, writer.length);
+    const errorCode = (pending.result as { errorCode?: unknown }).errorCode;
+    if (typeof errorCode === "number" && errorCode !== 0) metrics.requestErrors.inc({ api: pending.apiName, error: errorName(errorCode) });
     return true;
   }
 }

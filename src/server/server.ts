@@ -26,6 +26,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const broker = new Broker(config, logFactory);
   const dispatcher = new RequestDispatcher(broker);
   const connections = new Set<Connection>();
+  const { metrics } = broker;
+  metrics.connections.collect(() => connections.size);
 
   const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
     hostname: config.listenHost,
@@ -36,6 +38,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
         if (connections.size >= limits.connectionsMax) {
           log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
+          metrics.connectionsRefused.inc({ limit: "connectionsMax" });
           socket.end();
           return;
         }
@@ -46,6 +49,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         log.debug("connection opened", { client: clientAddress });
       },
       data(socket, chunk) {
+        metrics.bytesIn.inc(undefined, chunk.length);
         socket.data.connection?.onData(chunk);
       },
       drain(socket) {
