@@ -10,10 +10,19 @@ export const limits = {
   frameBytesMax: 100 * MiB,
   /** Connections accepted at once; beyond it new ones are closed, so a flood cannot exhaust memory. */
   connectionsMax: 10_000,
+  /** Connections from one IP address at once, so one client cannot take them all. */
+  connectionsPerIpMax: 1_000,
+  /** Kafka's connections.max.idle.ms: a connection that sends nothing for this long is closed. */
+  connectionIdleMs: 600_000,
   /** Requests decoded but not yet answered on one connection (clients pipeline 5 by default). */
   inFlightRequestsPerConnectionMax: 1_000,
   /** Kafka's message.max.bytes: the largest record batch accepted by Produce. */
   batchBytesMax: 1 * MiB + 12,
+  /**
+   * Largest records section a compressed batch may expand to when Produce decompresses it to validate or recompress:
+   * 64x batchBytesMax covers real data (JSON compresses ~5-10x) and refuses decompression bombs before they expand.
+   */
+  decompressedBatchBytesMax: 64 * MiB,
   /** Longest Fetch long poll the broker honours, whatever the client asks. */
   fetchMaxWaitMsMax: 30_000,
   /** Response bytes buffered for a slow reader before the connection stops reading requests. */

@@ -26,6 +26,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const broker = new Broker(config, logFactory);
   const dispatcher = new RequestDispatcher(broker);
   const connections = new Set<Connection>();
+  const connectionsByIp = new Map<string, number>();
+  const idleSeconds = Math.ceil(limits.connectionIdleMs / 1000);
   const { metrics } = broker;
   metrics.connections.collect(() => connections.size);
 
@@ -42,7 +44,16 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
           socket.end();
           return;
         }
+        const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
+        if (fromIp >= limits.connectionsPerIpMax) {
+          log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
+          metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
+          socket.end();
+          return;
+        }
+        connectionsByIp.set(socket.remoteAddress, fromIp + 1);
         socket.setNoDelay(true);
+        socket.timeout(idleSeconds);
         const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress);
         socket.data = { connection };
         connections.add(connection);
@@ -50,6 +61,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       },
       data(socket, chunk) {
         metrics.bytesIn.inc(undefined, chunk.length);
+        socket.timeout(idleSeconds);
         socket.data.connection?.onData(chunk);
       },
       drain(socket) {
@@ -60,7 +72,15 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         if (!connection) return;
         connection.onClosed();
         connections.delete(connection);
+        const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
+        if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
+        else connectionsByIp.delete(socket.remoteAddress);
         log.debug("connection closed", { client: connection.clientAddress });
+      },
+      timeout(socket) {
+        log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
+        metrics.connectionsClosed.inc({ reason: "idle" });
+        socket.data.connection?.close();
       },
       error(socket, error) {
         log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
