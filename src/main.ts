@@ -2,7 +2,7 @@
 // kgate: a Kafka-compatible gateway in one executable.
 
 import { ConfigError, helpText, parseConfig } from "./config.ts";
-import { startServer } from "./server/server.ts";
+import { startServer, type KgateServer } from "./server/server.ts";
 import { log, setLogLevel } from "./util/logger.ts";
 
 function main(): void {
@@ -19,19 +19,24 @@ function main(): void {
     return;
   }
   setLogLevel(config.logLevel);
-  if (config.dataDir !== null) {
-    log.warn("the durable file-segment log is not built yet; serving from memory", { data: config.dataDir });
-  }
-  const server = startServer(config);
+  // Handlers first: a signal arriving once the listener is up (callers watch for its log line) must still get a clean
+  // shutdown, which writes the data folder's clean-shutdown marker. JS callbacks run after startServer returns.
+  let server: KgateServer | null = null;
   let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping || server === null) return;
     stopping = true;
     log.info("shutting down", { signal });
     server.stop().then(() => process.exit(0));
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  try {
+    server = startServer(config);
+  } catch (error) {
+    log.error("cannot start", { data: config.dataDir ?? "memory", error });
+    process.exit(1);
+  }
 }
 
 main();

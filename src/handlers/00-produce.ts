@@ -1,12 +1,18 @@
-// Produce: v0–11 (v3–11 served; v0–2 carry magic 0/1 message sets and are refused per partition until the
-// legacy-format conversion lands — advertised from v0 anyway for librdkafka's feature detection, trap 4)
+// Produce: v0–11 (v0–2 carry message sets of magic 0/1, converted to one record batch v2 on the way in; v0 is also
+// advertised for librdkafka's feature detection, trap 4)
 // Behaviour:
-// - Each partition's records are split into batches and every batch validated (length, magic 2, CRC32C, record
-//   count, offset deltas) before any is appended: a partition is all or nothing. Errors are per partition.
+// - v3+: Kafka's rule, exactly one record batch v2 per partition (readProduceBatch), validated (length, magic 2,
+//   CRC-32C, record count, offset deltas, timestamps) before it is appended. Compressed batches are decompressed for
+//   that walk (bounded by limits.decompressedBatchBytesMax: a bomb is INVALID_RECORD) and stored as produced.
+// - v0–2: the message set's CRC-32s are checked, wrappers decompressed, and its messages become one batch v2 in the
+//   producer's codec (src/protocol/records/message-set.ts), then validated like a v3+ batch.
+// - A topic compression.type other than `producer` (gzip, snappy, lz4, zstd, uncompressed) recompresses a batch
+//   whose codec differs; otherwise the batch is stored as sent (zero-copy, trap 11). Errors are per partition.
 // - The log assigns offsets and rewrites each stored batch's base offset (the CRC does not cover it).
 // - Topics with message.timestamp.type=LogAppendTime get the append time written into the batch (CRC redone).
 // - Unknown topics are auto-created when allowed; acks must be 0, 1 or -1; acks=0 gets no response (trap 6).
-// - Single node: acks=1 and acks=-1 are answered after the append; durability comes with the file log.
+// - Single node: acks=1 is answered after the append (write), acks=-1 after the log's sync (fsync with --flush
+//   always; KAFKA_STORAGE_ERROR when it fails).
 // Not emulated yet: idempotent/transactional producer state (InitProducerId is not advertised).
 // Version notes: v2 adds logAppendTimeMs, v5 logStartOffset, v8 recordErrors/errorMessage, v9 flexible,
 // v10 currentLeader/nodeEndpoints tagged fields (left at defaults: this node always leads).
@@ -16,8 +22,19 @@ import { limits } from "../config.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../protocol/messages/00-produce.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
-import { splitBatches, validateBatchForAppend, setLogAppendTime } from "../protocol/records/record-batch.ts";
-import type { AppendBatchInfo, PartitionLog } from "../log/partition-log.ts";
+import {
+  RECORDS_OFFSET,
+  TimestampType,
+  buildRecordBatch,
+  readProduceBatch,
+  recompressBatch,
+  setLogAppendTime,
+  validateBatchForAppend,
+} from "../protocol/records/record-batch.ts";
+import { readProduceMessageSet } from "../protocol/records/message-set.ts";
+import { codecForCompressionType, type Codec } from "../compression/index.ts";
+import { StorageError, type AppendBatchInfo, type PartitionLog } from "../log/partition-log.ts";
+import { schemaRecordErrors } from "../registry/record-validation.ts";
 import { NO_RESPONSE, type ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ProduceResponse>["responses"]>[number]["partitionResponses"]>[number];
@@ -36,22 +53,58 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       const partitionResponses = topicData.partitionData.map((partitionData): PartitionResponse => {
         const index = partitionData.index;
         if (!acksValid) return failed(index, ErrorCode.INVALID_REQUIRED_ACKS);
-        if (apiVersion <= LEGACY_MESSAGE_FORMAT_VERSION_MAX) return failed(index, ErrorCode.UNSUPPORTED_VERSION);
         if (!found || "errorCode" in found) return failed(index, found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const log = found.topic.partitions[index];
         if (!log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
-        return appendRecords(broker, log, index, partitionData.records, logAppendTime);
+        const targetCodec = codecForCompressionType(found.topic.configs.get("compression.type"));
+        return appendRecords(broker, log, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
       });
       return { name: topicData.name, topicId: found && !("errorCode" in found) ? found.topic.topicId : undefined, partitionResponses };
     });
     if (request.acks === 0) return NO_RESPONSE;
-    return { responses, throttleTimeMs: 0 };
+    const response = { responses, throttleTimeMs: 0 };
+    return request.acks === -1 ? afterSync(broker, responses, response) : response;
   },
 };
 
+/**
+ * acks=-1: the answer waits until the appended records are on stable storage (the file log's group-commit fsync);
+ * a partition whose sync fails gets KAFKA_STORAGE_ERROR. Logs needing no sync (memory) keep the answer synchronous.
+ */
+function afterSync<Response>(
+  broker: Broker,
+  responses: { name: string; partitionResponses: PartitionResponse[] }[],
+  response: Response,
+): Response | Promise<Response> {
+  const pending: Promise<void>[] = [];
+  for (const topicResponse of responses) {
+    const topic = broker.topics.get(topicResponse.name);
+    for (const partitionResponse of topicResponse.partitionResponses) {
+      const index = partitionResponse.index;
+      if (partitionResponse.errorCode !== ErrorCode.NONE || !topic || index === undefined) continue;
+      const synced = topic.partitions[index]?.sync?.();
+      if (!synced) continue;
+      pending.push(
+        synced.catch((error: unknown) => {
+          Object.assign(partitionResponse, failed(index, ErrorCode.KAFKA_STORAGE_ERROR, String(error)));
+        }),
+      );
+    }
+  }
+  return pending.length === 0 ? response : Promise.all(pending).then(() => response);
+}
+
 function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+}
+
+/** The partition's one record batch v2, read from a v3+ batch or converted from a v0–2 message set. */
+function producedBatch(records: Uint8Array, apiVersion: number): { ok: true; batch: Uint8Array } | { ok: false; errorCode: number; message: string } {
+  if (apiVersion > LEGACY_MESSAGE_FORMAT_VERSION_MAX) return readProduceBatch(records, apiVersion);
+  const legacy = readProduceMessageSet(records);
+  if (!legacy.ok) return legacy;
+  return { ok: true, batch: buildRecordBatch({ records: legacy.records, compression: legacy.codec as Codec }) };
 }
 
 function appendRecords(
@@ -59,32 +112,45 @@ function appendRecords(
   log: PartitionLog,
   index: number,
   records: Uint8Array | null,
+  apiVersion: number,
   logAppendTime: boolean,
+  targetCodec: Codec | null,
+  configs: ReadonlyMap<string, string>,
 ): PartitionResponse {
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, "no records");
-  const split = splitBatches(records);
-  if (!split.ok) return failed(index, split.errorCode, split.message);
-
-  const validated: { batch: Uint8Array; info: AppendBatchInfo }[] = [];
-  for (const batch of split.batches) {
-    if (batch.length > limits.batchBytesMax) {
-      return failed(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${batch.length} bytes exceeds ${limits.batchBytesMax}`);
-    }
-    const result = validateBatchForAppend(batch);
-    if (!result.ok) return failed(index, result.errorCode, result.message);
-    validated.push({ batch, info: result.info });
+  if (records.length > limits.batchBytesMax) {
+    return failed(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${records.length} bytes exceeds ${limits.batchBytesMax}`);
+  }
+  const produced = producedBatch(records, apiVersion);
+  if (!produced.ok) return failed(index, produced.errorCode, produced.message);
+  let batch = produced.batch;
+  const result = validateBatchForAppend(batch, {
+    timestampType: logAppendTime ? TimestampType.logAppendTime : TimestampType.createTime,
+    keepDecompressedRecords: targetCodec !== null,
+  });
+  if (!result.ok) return failed(index, result.errorCode, result.message);
+  // Schema validation (topic configs confluent.*.schema.validation): one bad record fails the whole batch.
+  const recordErrors = schemaRecordErrors(broker, configs, batch, result.decompressedRecords);
+  if (recordErrors !== null) {
+    return { ...failed(index, ErrorCode.INVALID_RECORD, `${recordErrors.length} record(s) failed schema validation: ${recordErrors[0]!.batchIndexErrorMessage}`), recordErrors };
+  }
+  const info: AppendBatchInfo = result.info;
+  if (targetCodec !== null && targetCodec !== result.info.compression) {
+    batch = recompressBatch(batch, result.decompressedRecords ?? batch.subarray(RECORDS_OFFSET), targetCodec);
   }
 
   const appendTime = logAppendTime ? Date.now() : -1;
-  let baseOffset = -1;
-  for (const { batch, info } of validated) {
-    if (logAppendTime) {
-      setLogAppendTime(batch, appendTime);
-      info.maxTimestamp = appendTime;
-      info.maxTimestampOffsetDelta = 0;
-    }
-    const appended = log.append(batch, info);
-    if (baseOffset < 0) baseOffset = appended.baseOffset;
+  if (logAppendTime) {
+    setLogAppendTime(batch, appendTime);
+    info.maxTimestamp = appendTime;
+    info.maxTimestampOffsetDelta = 0;
+  }
+  let baseOffset: number;
+  try {
+    baseOffset = log.append(batch, info).baseOffset;
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, error.message);
   }
   broker.appendWaiters.notify(log);
   return {

@@ -1,4 +1,4 @@
-// Fetch: v4–17
+// Fetch: v0–17
 // Behaviour:
 // - Partitions are answered in request order; each gets whole batches up to its partitionMaxBytes while the
 //   response stays under maxBytes, except that the first batch of the first partition with data is always
@@ -10,8 +10,10 @@
 // - Offsets outside [logStartOffset, highWatermark] get OFFSET_OUT_OF_RANGE (trap 15).
 // - Fetch sessions (KIP-227): full and incremental, with FETCH_SESSION_ID_NOT_FOUND and
 //   INVALID_FETCH_SESSION_EPOCH; incremental answers leave out partitions with nothing new.
-// Not emulated: v0–3 (magic 0/1 down-conversion lands with the legacy formats), preferred read replicas,
-// diverging epochs (one epoch only), rack awareness.
+// - Stored batches go out as stored (zero-copy), except: before v10 a partition whose batches include zstd gets
+//   UNSUPPORTED_COMPRESSION_TYPE, as Kafka (KIP-110); v0–3 get the batches down-converted to message sets, magic 0
+//   for v0–1 and magic 1 for v2–3 (trap 28; src/protocol/records/message-set.ts), sized by the stored batches.
+// Not emulated: preferred read replicas, diverging epochs (one epoch only), rack awareness.
 // Version notes: v7 sessions, v9 currentLeaderEpoch, v11 rackId, v12 flexible, v13 topic ids (UNKNOWN_TOPIC_ID),
 // v15 replica state moves to a tagged field, v16 nodeEndpoints, v17 replicaDirectoryId.
 
@@ -21,6 +23,8 @@ import { ErrorCode } from "../protocol/error-codes.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
 import type { FetchRequest, FetchResponse } from "../protocol/messages/01-fetch.ts";
 import { uuidToString } from "../metadata/uuid.ts";
+import { ATTRIBUTES_OFFSET, COMPRESSION_MASK, Compression } from "../protocol/records/record-batch.ts";
+import { downConvertBatches } from "../protocol/records/message-set.ts";
 import { FINAL_EPOCH, INITIAL_EPOCH, sessionPartitionKey, type FetchSession, type SessionPartition } from "./fetch-sessions.ts";
 import type { ApiHandler } from "./handler.ts";
 
@@ -28,6 +32,11 @@ type TopicResponse = NonNullable<Encodable<FetchResponse>["responses"]>[number];
 type PartitionResponse = NonNullable<TopicResponse["partitions"]>[number];
 
 const TOPIC_IDS_VERSION_MIN = 13;
+/** KIP-110: zstd batches go only to Fetch v10+. */
+const ZSTD_VERSION_MIN = 10;
+/** Fetch v0–3 read message sets: magic 0 up to v1, magic 1 for v2–3. */
+const MESSAGE_SET_VERSION_MAX = 3;
+const MAGIC_V0_VERSION_MAX = 1;
 const READ_COMMITTED = 1;
 const EMPTY_RECORDS: Uint8Array = new Uint8Array(0);
 
@@ -40,7 +49,7 @@ interface FetchPlan {
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: 1,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 17,
   handle(context, request) {
     const { broker, apiVersion } = context;
@@ -50,14 +59,20 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const readCommitted = request.isolationLevel === READ_COMMITTED;
     const maxWaitMs = Math.min(Math.max(request.maxWaitMs, 0), limits.fetchMaxWaitMsMax);
     const first = collect(broker, apiVersion, plan, request.maxBytes, readCommitted);
-    if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.failed) return respond(plan, first.partitions);
+    if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.failed) {
+      context.afterResponse?.(() => releaseReads(first));
+      return respond(plan, first.partitions);
+    }
+    releaseReads(first);
 
     return new Promise((resolve) => {
       let cancelWait = () => {};
       const finish = () => {
         cancelWait();
         clearTimeout(timer);
-        resolve(respond(plan, collect(broker, apiVersion, plan, request.maxBytes, readCommitted).partitions));
+        const collected = collect(broker, apiVersion, plan, request.maxBytes, readCommitted);
+        context.afterResponse?.(() => releaseReads(collected));
+        resolve(respond(plan, collected.partitions));
       };
       const timer = setTimeout(finish, maxWaitMs);
       const logs = plan.partitions.flatMap((entry) => broker.topics.get(entry.topicName)?.partitions[entry.partition] ?? []);
@@ -131,11 +146,19 @@ interface Collected {
   bytes: number;
   /** A partition has an error: answer at once rather than long-poll. */
   failed: boolean;
+  /** The reads' release functions (file log): called once the response holding their views was written. */
+  releases: (() => void)[];
 }
 
-function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number, readCommitted: boolean): Collected {
+function releaseReads(collected: Collected): void {
+  for (const release of collected.releases) release();
+  collected.releases.length = 0;
+}
+
+/** `countOnly`: only `bytes` is wanted (long-poll wake-ups), so v0–3 skip the down-conversion. */
+function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number, readCommitted: boolean, countOnly = false): Collected {
   const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
-  const result: Collected = { partitions: [], bytes: 0, failed: false };
+  const result: Collected = { partitions: [], bytes: 0, failed: false, releases: [] };
   for (const entry of plan.partitions) {
     const topic = useTopicIds ? broker.topics.getById(entry.topicId) : broker.topics.get(entry.topicName);
     const log = topic?.partitions[entry.partition];
@@ -157,7 +180,17 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
     let records = EMPTY_RECORDS;
     if (budget > 0 || result.bytes === 0) {
       const read = log.read(entry.fetchOffset, Math.max(budget, 0), result.bytes === 0);
-      records = joinViews(read.batches, read.bytes);
+      if (read.release) result.releases.push(read.release);
+      if (apiVersion < ZSTD_VERSION_MIN && read.batches.some(isZstd)) {
+        const response = emptyPartition(entry.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, highWatermark, logStartOffset, readCommitted);
+        result.partitions.push({ entry, response });
+        result.failed = true;
+        continue;
+      }
+      if (countOnly) records = EMPTY_RECORDS;
+      else if (apiVersion <= MESSAGE_SET_VERSION_MAX) {
+        records = downConvertBatches(read.batches, apiVersion <= MAGIC_V0_VERSION_MAX ? 0 : 1, entry.fetchOffset);
+      } else records = joinViews(read.batches, read.bytes);
       result.bytes += read.bytes;
     }
     const response = emptyPartition(entry.partition, ErrorCode.NONE, highWatermark, logStartOffset, readCommitted);
@@ -167,9 +200,15 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
   return result;
 }
 
+function isZstd(batch: Uint8Array): boolean {
+  return (batch[ATTRIBUTES_OFFSET + 1]! & COMPRESSION_MASK) === Compression.zstd;
+}
+
 /** Bytes a fetch would return now, without building the response (long-poll wake-ups). */
 function collectedBytes(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number): number {
-  return collect(broker, apiVersion, plan, maxBytes, false).bytes;
+  const collected = collect(broker, apiVersion, plan, maxBytes, false, true);
+  releaseReads(collected);
+  return collected.bytes;
 }
 
 function emptyPartition(

@@ -10,7 +10,7 @@
 import type { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/02-list-offsets.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
-import { findOffsetForTimestamp } from "../protocol/records/record-batch.ts";
+import { batchRecordsSection, findOffsetForTimestamp } from "../protocol/records/record-batch.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { ApiHandler } from "./handler.ts";
 
@@ -68,5 +68,7 @@ function lookUp(log: PartitionLog, timestamp: number): { offset: number; timesta
   if (timestamp < 0) return "invalid";
   const batch = log.batchForTimestamp(timestamp);
   if (!batch) return { offset: -1, timestamp: -1 };
-  return findOffsetForTimestamp(batch, timestamp) ?? { offset: -1, timestamp: -1 };
+  // A compressed batch is decompressed to find the record, as Kafka does (LogSegment.findOffsetByTimestamp).
+  const section = batchRecordsSection(batch);
+  return findOffsetForTimestamp(batch, timestamp, section.ok ? section.data : undefined) ?? { offset: -1, timestamp: -1 };
 }

@@ -10,6 +10,11 @@ export interface RequestContext {
   readonly clientId: string | null;
   readonly clientAddress: string;
   readonly broker: Broker;
+  /**
+   * Runs `callback` once the response has been written to the socket (Fetch releases its file-log read buffers
+   * there). Not run when the connection closes first: what the callback would free is then simply not reused.
+   */
+  afterResponse?(callback: () => void): void;
 }
 
 /** A handler's answer: a response, a promise of one when it must wait, or NO_RESPONSE (Produce acks=0). */

@@ -22,16 +22,30 @@ export interface ReadResult {
    * Whole batches, in offset order, as views (no copies in the memory log). Read-only for the caller. A view stays
    * valid while its batch is retained and for a grace period after advanceLogStartOffset/close drops it (the memory
    * log reuses a slab only LOG_SLAB_REUSE_DELAY_MS after its last batch is dropped): long enough to encode and
-   * flush a response, not to keep forever.
+   * flush a response, not to keep forever. The file log reads into pooled slabs: its views stay valid until
+   * release() is called, and forever when it never is.
    */
   batches: Uint8Array[];
   /** Sum of the batches' lengths. */
   bytes: number;
+  /**
+   * Present when the views live in reused buffers (the file log): call it once nothing reads them any more (Fetch:
+   * after the response was written), so the buffer can serve the next read. Never calling it is safe, only slower.
+   */
+  release?(): void;
 }
 
 export interface OffsetAndTimestamp {
   offset: number;
   timestamp: number;
+}
+
+/**
+ * The store could not write or sync (full disk, I/O error, unwritable folder). The log stays consistent (a failed
+ * append leaves nothing behind); Produce answers KAFKA_STORAGE_ERROR for the partition.
+ */
+export class StorageError extends Error {
+  override name = "StorageError";
 }
 
 export interface PartitionLog {
@@ -73,6 +87,15 @@ export interface PartitionLog {
    * to logEndOffset; never moves backwards. The offset may fall inside a batch, which is then kept whole.
    */
   advanceLogStartOffset(offset: number): void;
-  /** Releases everything the log holds (topic deletion). */
+  /**
+   * A promise that settles once everything appended so far is on stable storage (rejects when syncing failed), or
+   * null when there is nothing to wait for. Produce with acks=-1 answers after it. Absent: appends are as durable
+   * as they get (the memory log).
+   */
+  sync?(): Promise<void> | null;
+
+  /** Releases everything the log holds: shutdown for a durable log, topic deletion for the memory log. */
   close(): void;
+  /** Topic deletion: releases the log and removes its stored data. Absent: close() does both. */
+  delete?(): void;
 }

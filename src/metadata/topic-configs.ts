@@ -11,6 +11,10 @@ const any: Check = () => true;
 
 export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string; check: Check }> = new Map([
   ["cleanup.policy", { defaultValue: "delete", check: (v) => v.split(",").every((p) => ["delete", "compact"].includes(p.trim())) }],
+  // Schema validation of produced records against the registry (src/registry/record-validation.ts).
+  ["confluent.key.schema.validation", { defaultValue: "false", check: boolean }],
+  ["confluent.value.schema.validation", { defaultValue: "false", check: boolean }],
+  ["kgate.schema.validation.strict", { defaultValue: "false", check: boolean }],
   ["compression.type", { defaultValue: "producer", check: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd") }],
   ["delete.retention.ms", { defaultValue: "86400000", check: integer }],
   ["file.delete.delay.ms", { defaultValue: "60000", check: integer }],
@@ -48,4 +52,28 @@ export function checkTopicConfigs(configs: Iterable<[string, string | null]>): s
     if (value !== null && !definition.check(value)) return `Invalid value ${value} for configuration ${name}`;
   }
   return null;
+}
+
+/** Kafka's ConfigResource.Type values this node knows. */
+export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8 } as const;
+/** Kafka's DescribeConfigsResponse ConfigSource values used here. */
+export const ConfigSource = { dynamicTopic: 1, default: 5 } as const;
+
+/** Kafka's ConfigDef.Type as DescribeConfigs v3+ reports it (BOOLEAN 1, STRING 2, INT 3, LONG 5, DOUBLE 6, LIST 7). */
+export function topicConfigType(name: string): number {
+  const definition = topicConfigDefinitions.get(name);
+  if (!definition) return 0;
+  if (name === "cleanup.policy" || name.endsWith(".replicas")) return 7;
+  if (definition.defaultValue === "true" || definition.defaultValue === "false") return 1;
+  if (name === "min.cleanable.dirty.ratio") return 6;
+  if (/^-?\d+$/.test(definition.defaultValue)) {
+    const intConfigs = ["index.interval.bytes", "max.message.bytes", "min.insync.replicas", "segment.bytes", "segment.index.bytes"];
+    return intConfigs.includes(name) ? 3 : 5;
+  }
+  return 2;
+}
+
+/** The list configs IncrementalAlterConfigs may APPEND to and SUBTRACT from. */
+export function isListTopicConfig(name: string): boolean {
+  return topicConfigType(name) === 7;
 }

@@ -19,7 +19,30 @@ const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
 ]);
 const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
-export type PartitionLogFactory = (topic: string, partition: number) => PartitionLog;
+/** What a log factory learns about the partition it makes. */
+export interface PartitionLogContext {
+  readonly topicId: Uint8Array;
+  /** The topic's configs, live: later changes are visible through it. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
+export type PartitionLogFactory = (topic: string, partition: number, context: PartitionLogContext) => PartitionLog;
+
+/** A topic as the catalog persists it (metadata/topic-catalog.ts). */
+export interface StoredTopic {
+  name: string;
+  topicId: Uint8Array;
+  numPartitions: number;
+  configs: ReadonlyMap<string, string>;
+}
+
+export interface TopicStoreOptions {
+  /**
+   * Called after every change to the set of topics or their partition counts, before the change is reported to a
+   * client (the file catalog persists it here).
+   */
+  onChange?: (store: TopicStore) => void;
+}
 
 export interface Topic {
   readonly name: string;
@@ -75,7 +98,32 @@ export class TopicStore {
   /** Unified name → the existing topic's name, for names holding '.' or '_'. */
   private readonly namesByCollisionKey = new Map<string, string>();
 
-  constructor(private readonly createPartitionLog: PartitionLogFactory) {}
+  constructor(
+    private readonly createPartitionLog: PartitionLogFactory,
+    private readonly options: TopicStoreOptions = {},
+  ) {}
+
+  /** Brings back a persisted topic (start-up): no name checks, its partitions' logs are opened by the factory. */
+  restore(stored: StoredTopic): Topic {
+    const { name, topicId } = stored;
+    if (this.topicsByName.has(name) || this.topicsById.has(uuidToString(topicId))) {
+      throw new Error(`topic ${name} restored twice`);
+    }
+    const topic: Topic = {
+      name,
+      topicId,
+      partitions: [],
+      configs: new Map(stored.configs),
+      isInternal: INTERNAL_TOPIC_NAMES.has(name),
+    };
+    for (let partition = 0; partition < stored.numPartitions; partition++) {
+      topic.partitions.push(this.createPartitionLog(name, partition, topic));
+    }
+    this.topicsByName.set(name, topic);
+    this.topicsById.set(uuidToString(topicId), topic);
+    if (hasCollisionChars(name)) this.namesByCollisionKey.set(unifyCollisionChars(name), name);
+    return topic;
+  }
 
   /**
    * Creates a topic. numPartitions must already be resolved (CreateTopics' -1 means the broker default: the
@@ -100,20 +148,20 @@ export class TopicStore {
     let topicId = randomUuid();
     // 122 random bits make a repeat practically impossible; checking costs one lookup.
     while (this.topicsById.has(uuidToString(topicId))) topicId = randomUuid();
-    const partitions: PartitionLog[] = [];
-    for (let partition = 0; partition < numPartitions; partition++) {
-      partitions.push(this.createPartitionLog(name, partition));
-    }
     const topic: Topic = {
       name,
       topicId,
-      partitions,
+      partitions: [],
       configs: new Map(configs),
       isInternal: INTERNAL_TOPIC_NAMES.has(name),
     };
+    for (let partition = 0; partition < numPartitions; partition++) {
+      topic.partitions.push(this.createPartitionLog(name, partition, topic));
+    }
     this.topicsByName.set(name, topic);
     this.topicsById.set(uuidToString(topicId), topic);
     if (hasCollisionChars(name)) this.namesByCollisionKey.set(unifyCollisionChars(name), name);
+    this.options.onChange?.(this);
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
   }
 
@@ -134,7 +182,12 @@ export class TopicStore {
     this.topicsByName.delete(name);
     this.topicsById.delete(uuidToString(topic.topicId));
     if (hasCollisionChars(name)) this.namesByCollisionKey.delete(unifyCollisionChars(name));
-    for (const partition of topic.partitions) partition.close();
+    // Forget the topic durably first: a crash in between leaves a stray folder, never a half-deleted topic.
+    this.options.onChange?.(this);
+    for (const partition of topic.partitions) {
+      if (partition.delete) partition.delete();
+      else partition.close();
+    }
     return topic;
   }
 
@@ -143,8 +196,24 @@ export class TopicStore {
     return [...this.topicsByName.values()];
   }
 
-  /** Grows a topic to newTotal partitions (CreatePartitions); Kafka never shrinks a topic. */
-  createPartitions(name: string, newTotal: number): TopicStoreResult {
+  /**
+   * Replaces a topic's configs (AlterConfigs, IncrementalAlterConfigs), in place: logs hold the Map and read it live.
+   * Values must be checked by the caller. Persisted before it returns.
+   */
+  alterConfigs(name: string, configs: ReadonlyMap<string, string>): TopicStoreResult {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." };
+    }
+    const next = new Map(configs);
+    topic.configs.clear();
+    for (const [key, value] of next) topic.configs.set(key, value);
+    this.options.onChange?.(this);
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+
+  /** Grows a topic to newTotal partitions (CreatePartitions); Kafka never shrinks a topic. validateOnly checks only. */
+  createPartitions(name: string, newTotal: number, validateOnly = false): TopicStoreResult {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
       return {
@@ -162,9 +231,11 @@ export class TopicStore {
       errorMessage = partitionCountErrorMessage(newTotal);
     }
     if (errorMessage !== null) return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage };
+    if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
     for (let partition = currentTotal; partition < newTotal; partition++) {
-      topic.partitions.push(this.createPartitionLog(name, partition));
+      topic.partitions.push(this.createPartitionLog(name, partition, topic));
     }
+    this.options.onChange?.(this);
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
 }

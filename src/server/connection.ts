@@ -99,6 +99,8 @@ export class Connection {
         return;
       }
       if (hasResponse) this.send(this.writer.finish(), this.writer.length);
+      // Written (or copied into `unsent`): views the response held are free now.
+      if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
     }
     if (this.slotHead === this.slots.length) {
       this.slots.length = 0;

@@ -22,6 +22,8 @@ export interface PendingResponse {
   readonly startedAt: number;
   /** The handler's answer; a promise until it settles. */
   result: unknown;
+  /** Callbacks the handler asked to run once the response is written (RequestContext.afterResponse). */
+  readonly afterResponse?: (() => void)[];
 }
 
 export class RequestDispatcher {
@@ -72,7 +74,16 @@ export class RequestDispatcher {
     }
     const startedAt = performance.now();
     this.broker.metrics.requests.inc({ api: descriptor.name, version: apiVersion });
-    const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, clientAddress, broker: this.broker };
+    const afterResponse: (() => void)[] = [];
+    const context: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      clientAddress,
+      broker: this.broker,
+      afterResponse: (callback) => afterResponse.push(callback),
+    };
     let result: unknown;
     try {
       result = handler.handle(context, request);
@@ -80,7 +91,7 @@ export class RequestDispatcher {
       log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
     }
-    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result };
+    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result, afterResponse };
   }
 
   /** Writes the response frame; false when there is none to send (acks=0). */

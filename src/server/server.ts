@@ -5,6 +5,8 @@ import { Broker } from "../broker.ts";
 import type { PartitionLogFactory } from "../metadata/topic-store.ts";
 import { limits, type Config } from "../config.ts";
 import { log } from "../util/logger.ts";
+import { attachRecordValidator } from "../registry/record-validation.ts";
+import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
 import { Connection } from "./connection.ts";
 import { RequestDispatcher } from "./dispatcher.ts";
 
@@ -14,6 +16,8 @@ export interface KgateServer {
   /** The bound port (the real one when the config asked for port 0). */
   readonly port: number;
   readonly connectionCount: number;
+  /** The schema registry (its REST port: registry.server.port), or null when --registry-listen is off. */
+  readonly registry: SchemaRegistry | null;
   /** Stops accepting, closes connections and releases the broker's state. */
   stop(): Promise<void>;
 }
@@ -90,17 +94,30 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
 
   log.info("kafka listener up", { listen: `${listener.hostname}:${listener.port}`, advertised: `${config.advertisedHost}:${config.advertisedPort === 0 ? listener.port : config.advertisedPort}` });
   if (config.advertisedPort === 0) config.advertisedPort = listener.port;
+  let registry: SchemaRegistry | null = null;
+  if (config.registryListen) {
+    try {
+      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port);
+      attachRecordValidator(broker, registry.recordValidator);
+    } catch (error) {
+      listener.stop(true);
+      broker.close();
+      throw error;
+    }
+  }
 
   return {
     broker,
     host: listener.hostname,
     port: listener.port,
+    registry,
     get connectionCount() {
       return connections.size;
     },
     async stop() {
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
       listener.stop(false);
+      registry?.stop();
       broker.close();
       await Bun.sleep(0);
       for (const connection of connections) connection.close();

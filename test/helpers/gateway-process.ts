@@ -38,9 +38,12 @@ export interface GatewayProcess extends AsyncDisposable {
 }
 
 /** Starts `command` (plus --listen 127.0.0.1:0 unless given) and waits for its "kafka listener up" line. */
-export async function startGatewayProcess(command: string[], { cwd, timeoutMs = 10_000 }: { cwd?: string; timeoutMs?: number } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  command: string[],
+  { cwd, timeoutMs = 10_000, env }: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+): Promise<GatewayProcess> {
   const args = command.includes("--listen") ? command : [...command, "--listen", "127.0.0.1:0"];
-  const child = spawn(args, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = spawn(args, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let logged = "";
   const decoder = new TextDecoder();
   const pump = async (stream: ReadableStream<Uint8Array>) => {

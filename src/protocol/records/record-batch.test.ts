@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ErrorCode } from "../error-codes.ts";
 import { crc32c } from "./crc32c.ts";
+import type { Codec } from "../../compression/index.ts";
 import {
   ATTRIBUTES_OFFSET,
   BATCH_LENGTH_OFFSET,
@@ -27,6 +28,8 @@ import {
   setPartitionLeaderEpoch,
   splitBatches,
   validateBatchForAppend,
+  recompressBatch,
+  batchRecordsSection,
   type RecordInput,
   type ValidateBatchResult,
 } from "./record-batch.ts";
@@ -388,12 +391,13 @@ describe("validation errors", () => {
     expect(validateBatchForAppend(batch).ok).toBe(true);
   });
 
-  test("a compressed batch is checked up to its header and CRC", () => {
+  test("a compressed batch whose records section does not decompress is INVALID_RECORD; a CRC error stays CORRUPT_MESSAGE", () => {
     const batch = simpleBatch();
     view(batch).setInt16(ATTRIBUTES_OFFSET, Compression.gzip);
-    batch.fill(0xee, RECORDS_OFFSET); // not gzip, not records: not looked at
+    batch.fill(0xee, RECORDS_OFFSET); // not gzip
     const result = validateBatchForAppend(fixCrc(batch));
-    expect(result.ok && result.info).toMatchObject({ compression: Compression.gzip, maxTimestamp: T0, maxTimestampOffsetDelta: 0, recordCount: 1 });
+    expectError(result, ErrorCode.INVALID_RECORD);
+    expect(!result.ok && result.message).toContain("does not decompress");
     batch[RECORDS_OFFSET]! ^= 1;
     expectError(validateBatchForAppend(batch), ErrorCode.CORRUPT_MESSAGE);
     expect(() => decodeRecords(batch)).toThrow("compressed");
@@ -580,4 +584,88 @@ describe("findOffsetForTimestamp", () => {
 
 test("CONTROL_BIT is bit 5", () => {
   expect(CONTROL_BIT).toBe(0x20);
+});
+
+describe("compressed batches", () => {
+  const codecs = [Compression.gzip, Compression.snappy, Compression.lz4, Compression.zstd];
+  const records: RecordInput[] = [
+    { key: text("a"), value: text("first"), timestamp: T0 + 5 },
+    { key: null, value: text("second"), timestamp: T0 + 20, headers: [{ key: "h", value: text("v") }] },
+    { key: text("c"), value: null, timestamp: T0 + 10 },
+  ];
+
+  /** The batch with its records section replaced by `section` compressed in `codec`; header fields kept, CRC redone. */
+  function withSection(batch: Uint8Array, section: Uint8Array, codec: number): Uint8Array {
+    return fixCrc(recompressBatch(batch, section, codec as Codec));
+  }
+
+  test("every codec: validation walks the decompressed records and reports their timestamps", () => {
+    for (const compression of codecs) {
+      const batch = buildRecordBatch({ records, compression });
+      expect(batch[ATTRIBUTES_OFFSET + 1]! & 0x07).toBe(compression);
+      const result = validateBatchForAppend(batch, { keepDecompressedRecords: true });
+      if (!result.ok) throw new Error(result.message);
+      expect(result.info).toMatchObject({ recordCount: 3, compression, firstTimestamp: T0 + 5, maxTimestamp: T0 + 20, maxTimestampOffsetDelta: 1 });
+      const decoded = decodeRecords(batch, result.decompressedRecords);
+      expect(decoded.map((record) => [record.offsetDelta, record.timestamp, record.value])).toEqual([
+        [0, T0 + 5, text("first")],
+        [1, T0 + 20, text("second")],
+        [2, T0 + 10, null],
+      ]);
+      expect(decoded[1]!.headers).toEqual([{ key: "h", value: text("v") }]);
+    }
+  });
+
+  test("inside a compressed section: a wrong offset delta, a missing record and trailing bytes are INVALID_RECORD", () => {
+    const plain = buildRecordBatch({ records });
+    const section = plain.subarray(RECORDS_OFFSET);
+    for (const compression of codecs) {
+      const template = buildRecordBatch({ records, compression });
+      // Record 1's offsetDelta (after its length varint, attributes and timestamp delta) set to 5.
+      const badDelta = section.slice();
+      const record0Length = badDelta[0]! >> 1;
+      const record1 = 1 + record0Length;
+      expect(badDelta[record1 + 3]).toBe(2); // zigzag(1)
+      badDelta[record1 + 3] = 10; // zigzag(5)
+      const result = validateBatchForAppend(withSection(template, badDelta, compression));
+      expectError(result, ErrorCode.INVALID_RECORD);
+      expect(!result.ok && result.recordIndex).toBe(1);
+      expectError(validateBatchForAppend(withSection(template, section.subarray(0, record1), compression)), ErrorCode.INVALID_RECORD);
+      const trailing = new Uint8Array(section.length + 3);
+      trailing.set(section);
+      expectError(validateBatchForAppend(withSection(template, trailing, compression)), ErrorCode.INVALID_RECORD);
+    }
+  });
+
+  test("a section over decompressedBytesMax is refused as a bomb", () => {
+    const batch = buildRecordBatch({ records: [{ value: new Uint8Array(2 * 1024 * 1024) }], compression: Compression.zstd });
+    expect(batch.length).toBeLessThan(4096);
+    const result = validateBatchForAppend(batch, { decompressedBytesMax: 1024 * 1024 });
+    expectError(result, ErrorCode.INVALID_RECORD);
+    expect(!result.ok && result.message).toContain("would expand past 1048576 bytes");
+    expect(validateBatchForAppend(batch, { decompressedBytesMax: 4 * 1024 * 1024 }).ok).toBe(true);
+  });
+
+  test("recompressBatch changes only the codec bits, the records section, batchLength and CRC", () => {
+    const gzip = buildRecordBatch({ records, compression: Compression.gzip, producerId: 7, producerEpoch: 1, baseSequence: 3 });
+    const validated = validateBatchForAppend(gzip, { keepDecompressedRecords: true });
+    if (!validated.ok) throw new Error(validated.message);
+    for (const target of [Compression.none, Compression.zstd]) {
+      const rebuilt = recompressBatch(gzip, validated.decompressedRecords!, target as Codec);
+      expect(hasValidCrc(rebuilt)).toBe(true);
+      const header = readBatchHeader(rebuilt);
+      expect(header).toMatchObject({ ...readBatchHeader(gzip), compression: target, attributes: target, batchLength: rebuilt.length - 12, crc: header.crc });
+      const again = validateBatchForAppend(rebuilt);
+      expect(again.ok && again.info.maxTimestamp).toBe(T0 + 20);
+    }
+  });
+
+  test("findOffsetForTimestamp walks decompressed records; without them it answers the batch start", () => {
+    const batch = buildRecordBatch({ records, compression: Compression.lz4, baseOffset: 100 });
+    const section = batchRecordsSection(batch);
+    if (!section.ok) throw new Error(section.message);
+    expect(findOffsetForTimestamp(batch, T0 + 15, section.data)).toEqual({ offset: 101, timestamp: T0 + 20 });
+    expect(findOffsetForTimestamp(batch, T0 + 15)).toEqual({ offset: 100, timestamp: T0 + 20 });
+    expect(findOffsetForTimestamp(batch, T0 + 21, section.data)).toBeNull();
+  });
 });

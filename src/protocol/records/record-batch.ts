@@ -17,17 +17,21 @@
 //   that disagrees with the bytes; INVALID_RECORD (87, not retriable) where Kafka's ProduceRequest.validateRecords
 //   and LogValidator.validateBatch use it — magic ≠ 2, bad offset range or count, control batch, bad sequence,
 //   records that do not parse; INVALID_TIMESTAMP (32); UNSUPPORTED_COMPRESSION_TYPE (76).
-// - Validation of an uncompressed batch walks every record without allocating (byte reads over the Uint8Array and a
-//   module-level cursor); a compressed batch is checked up to its header and CRC only (see validateBatchForAppend).
+// - Validation walks every record without allocating (byte reads over the Uint8Array and a module-level cursor);
+//   a compressed batch has its records section decompressed first, bounded by decompressedBytesMax (one batch's
+//   worth, dropped after validation unless recompression needs it), the stored batch staying as produced.
 // - Offsets, timestamps and producer ids are numbers: exact while below 2^53, which real values are.
 // - decodeRecords, findOffsetForTimestamp and readBatchHeader expect a batch that passed validation (stored data).
 //
-// Not emulated here: Kafka's per-record error list (we report the first bad record), down-conversion, compression.
+// Not emulated here: Kafka's per-record error list (we report the first bad record). Message sets v0/v1 live in
+// message-set.ts.
 
 import { ProtocolDecodeError, ByteReader } from "../byte-reader.ts";
 import { ByteWriter } from "../byte-writer.ts";
 import { ErrorCode } from "../error-codes.ts";
 import { crc32cRange } from "./crc32c.ts";
+import { compress, decompress, type Codec } from "../../compression/index.ts";
+import { limits } from "../../config.ts";
 
 // --- Layout ----------------------------------------------------------------------------------------------------
 
@@ -366,20 +370,24 @@ export interface ValidateBatchOptions {
   timestampAfterMaxMs?: number;
   /** Compacted topics require keys (INVALID_RECORD otherwise). */
   keyRequired?: boolean;
+  /** Most bytes a compressed records section may expand to; default limits.decompressedBatchBytesMax. */
+  decompressedBytesMax?: number;
+  /** Hand the decompressed records back (for recompression) instead of dropping them; default false. */
+  keepDecompressedRecords?: boolean;
 }
 
 /** What validation learned; a superset of the log's AppendBatchInfo. */
 export interface BatchAppendInfo {
   recordCount: number;
   lastOffsetDelta: number;
-  /** The first record's timestamp (uncompressed), else the header's baseTimestamp. */
+  /** The first record's timestamp (from the decompressed records when the batch is compressed). */
   firstTimestamp: number;
   /**
-   * Uncompressed: the largest record timestamp (-1 if none has one), as Kafka's LogValidator recomputes it; the
-   * header's maxTimestamp may differ, see setMaxTimestamp. Compressed: the header's maxTimestamp.
+   * The largest record timestamp (-1 if none has one), as Kafka's LogValidator recomputes it, compressed or not;
+   * the header's maxTimestamp may differ, see setMaxTimestamp.
    */
   maxTimestamp: number;
-  /** Offset delta of the first record holding maxTimestamp; lastOffsetDelta when unknown (compressed, no timestamps). */
+  /** Offset delta of the first record holding maxTimestamp; lastOffsetDelta when no record has a timestamp. */
   maxTimestampOffsetDelta: number;
   compression: number;
   /** The batch's own timestamp type bit (not the topic's). */
@@ -390,7 +398,14 @@ export interface BatchAppendInfo {
   baseSequence: number;
 }
 
-export type ValidateBatchResult = { ok: true; info: BatchAppendInfo } | BatchError;
+export type ValidateBatchResult =
+  | {
+      ok: true;
+      info: BatchAppendInfo;
+      /** The records section uncompressed: set for a compressed batch when keepDecompressedRecords was asked. */
+      decompressedRecords?: Uint8Array;
+    }
+  | BatchError;
 
 /**
  * Checks one batch from a client before it is appended, in Kafka's order (UnifiedLog.analyzeAndValidateRecords,
@@ -402,8 +417,9 @@ export type ValidateBatchResult = { ok: true; info: BatchAppendInfo } | BatchErr
  * rewrites compressed batches with bad inner offsets and does not look at uncompressed ones — we store batches as
  * sent, so a wrong delta would give consumers wrong offsets), key/value/header framing, no bytes left over, keys
  * when required, CreateTime timestamps within the bounds.
- * Compressed batches stop after the header and CRC; their records are not decompressed here.
- * TODO(compression): walk decompressed records (count, offset deltas, keys, timestamp bounds, maxTimestamp).
+ * Compressed batches get the same record walk over their decompressed records section: a stream that does not
+ * decompress (truncated, corrupt, wrong framing) is INVALID_RECORD (its CRC matched, so the producer wrote it so),
+ * and so is one that would expand past decompressedBytesMax (a bomb), refused before or while expanding.
  */
 export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatchOptions = {}): ValidateBatchResult {
   const size = batch.length;
@@ -479,26 +495,22 @@ export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatch
   const baseTimestamp = readInt64(batch, BASE_TIMESTAMP_OFFSET);
   const headerMaxTimestamp = readInt64(batch, MAX_TIMESTAMP_OFFSET);
   const producerEpoch = readInt16(batch, PRODUCER_EPOCH_OFFSET);
+  let records = batch;
+  let recordsStart = RECORDS_OFFSET;
+  let recordsEnd = size;
   if (compression !== Compression.none) {
-    return {
-      ok: true,
-      info: {
-        recordCount,
-        lastOffsetDelta,
-        firstTimestamp: baseTimestamp,
-        maxTimestamp: headerMaxTimestamp,
-        maxTimestampOffsetDelta: lastOffsetDelta,
-        compression,
-        timestampType: batchTimestampType,
-        transactional,
-        producerId,
-        producerEpoch,
-        baseSequence,
-      },
-    };
+    const maxBytes = options.decompressedBytesMax ?? limits.decompressedBatchBytesMax;
+    const expanded = decompress(compression, batch.subarray(RECORDS_OFFSET, size), maxBytes);
+    if (!expanded.ok) {
+      const what = expanded.tooLarge ? `would expand past ${maxBytes} bytes` : "does not decompress";
+      return batchError(ErrorCode.INVALID_RECORD, `compressed records section ${what}: ${expanded.message}`);
+    }
+    records = expanded.data;
+    recordsStart = 0;
+    recordsEnd = records.length;
   }
 
-  // Uncompressed: walk the records.
+  // Walk the records.
   const checkTimestamps =
     topicTimestampType === TimestampType.createTime &&
     (options.timestampBeforeMaxMs !== undefined || options.timestampAfterMaxMs !== undefined);
@@ -511,25 +523,25 @@ export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatch
   let maxTimestamp = NO_TIMESTAMP;
   let maxTimestampOffsetDelta = -1;
   let firstTimestamp = NO_TIMESTAMP;
-  cursor = RECORDS_OFFSET;
+  cursor = recordsStart;
   overrun = false;
   for (let index = 0; index < recordCount; index++) {
-    const length = readVarintAt(batch, size);
+    const length = readVarintAt(records, recordsEnd);
     const recordEnd = cursor + length;
-    if (overrun || length < 0 || recordEnd > size) {
+    if (overrun || length < 0 || recordEnd > recordsEnd) {
       return batchError(ErrorCode.INVALID_RECORD, `record ${index}: incorrect declared batch size, premature EOF reached`, index);
     }
     cursor += 1; // attributes: unused
-    const timestampDelta = readVarlongAt(batch, recordEnd);
-    const offsetDelta = readVarintAt(batch, recordEnd);
-    const keyLength = readVarintAt(batch, recordEnd);
+    const timestampDelta = readVarlongAt(records, recordEnd);
+    const offsetDelta = readVarintAt(records, recordEnd);
+    const keyLength = readVarintAt(records, recordEnd);
     let framed = keyLength >= -1;
     if (keyLength > 0) cursor += keyLength;
-    framed = framed && skipBytesAt(batch, recordEnd, true); // value
-    const headerCount = readVarintAt(batch, recordEnd);
+    framed = framed && skipBytesAt(records, recordEnd, true); // value
+    const headerCount = readVarintAt(records, recordEnd);
     if (headerCount < 0 || headerCount * 2 > recordEnd - cursor) framed = false;
     for (let header = 0; framed && header < headerCount && !overrun; header++) {
-      framed = skipBytesAt(batch, recordEnd, false) && skipBytesAt(batch, recordEnd, true);
+      framed = skipBytesAt(records, recordEnd, false) && skipBytesAt(records, recordEnd, true);
     }
     if (!framed || overrun || cursor !== recordEnd) {
       return batchError(ErrorCode.INVALID_RECORD, `record ${index} is malformed: its fields do not fill its ${length}-byte length`, index);
@@ -554,11 +566,12 @@ export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatch
       maxTimestampOffsetDelta = index;
     }
   }
-  if (cursor !== size) {
-    return batchError(ErrorCode.INVALID_RECORD, `incorrect declared batch size: ${size - cursor} bytes after the last record`);
+  if (cursor !== recordsEnd) {
+    return batchError(ErrorCode.INVALID_RECORD, `incorrect declared batch size: ${recordsEnd - cursor} bytes after the last record`);
   }
   return {
     ok: true,
+    ...(options.keepDecompressedRecords && records !== batch ? { decompressedRecords: records } : {}),
     info: {
       recordCount,
       lastOffsetDelta,
@@ -698,31 +711,36 @@ function readVarintBytes(reader: ByteReader): Uint8Array | null {
  * The first record whose timestamp is ≥ `timestamp`, as its offset and timestamp (what ListOffsets returns), or
  * null when the batch has none (the caller skips batches whose maxTimestamp is below the target). Walks
  * uncompressed records without allocating; in a LogAppendTime batch every record has the maxTimestamp.
- * TODO(compression): a compressed batch answers { baseOffset, maxTimestamp } when maxTimestamp ≥ timestamp, which
- * is early whenever the matching record is not the first; Kafka decompresses and walks the records
- * (LogSegment.findOffsetByTimestamp). Pass the decompressed records here once the compression module exists.
+ * A compressed batch needs its records section decompressed, as Kafka does (LogSegment.findOffsetByTimestamp):
+ * pass it as `decompressedRecords`; without it the answer is { baseOffset, maxTimestamp }, early whenever the
+ * matching record is not the first.
  */
-export function findOffsetForTimestamp(batch: Uint8Array, timestamp: number): { offset: number; timestamp: number } | null {
+export function findOffsetForTimestamp(
+  batch: Uint8Array,
+  timestamp: number,
+  decompressedRecords?: Uint8Array,
+): { offset: number; timestamp: number } | null {
   const baseOffset = readInt64(batch, BASE_OFFSET_OFFSET);
   const maxTimestamp = readInt64(batch, MAX_TIMESTAMP_OFFSET);
   if (maxTimestamp < timestamp) return null;
   const attributes = readInt16(batch, ATTRIBUTES_OFFSET);
   const logAppendTime = (attributes & TIMESTAMP_TYPE_BIT) !== 0;
   const compressed = (attributes & COMPRESSION_MASK) !== Compression.none;
-  if (logAppendTime || compressed) return { offset: baseOffset, timestamp: maxTimestamp };
+  if (logAppendTime || (compressed && decompressedRecords === undefined)) return { offset: baseOffset, timestamp: maxTimestamp };
 
   const baseTimestamp = readInt64(batch, BASE_TIMESTAMP_OFFSET);
   const recordCount = readInt32(batch, RECORD_COUNT_OFFSET);
-  const size = Math.min(batch.length, LOG_OVERHEAD + readInt32(batch, BATCH_LENGTH_OFFSET));
-  cursor = RECORDS_OFFSET;
+  const records = compressed && decompressedRecords !== undefined ? decompressedRecords : batch;
+  const size = records !== batch ? records.length : Math.min(batch.length, LOG_OVERHEAD + readInt32(batch, BATCH_LENGTH_OFFSET));
+  cursor = records !== batch ? 0 : RECORDS_OFFSET;
   overrun = false;
   for (let index = 0; index < recordCount; index++) {
-    const length = readVarintAt(batch, size);
+    const length = readVarintAt(records, size);
     const recordEnd = cursor + length;
     if (overrun || length < 0 || recordEnd > size) return null;
     cursor += 1; // attributes
-    const timestampDelta = readVarlongAt(batch, recordEnd);
-    const offsetDelta = readVarintAt(batch, recordEnd);
+    const timestampDelta = readVarlongAt(records, recordEnd);
+    const offsetDelta = readVarintAt(records, recordEnd);
     if (overrun) return null;
     const recordTimestamp = baseTimestamp + timestampDelta;
     if (recordTimestamp >= timestamp) return { offset: baseOffset + offsetDelta, timestamp: recordTimestamp };
@@ -746,7 +764,7 @@ export interface BuildRecordBatchOptions {
   baseOffset?: number;
   /** Default -1, as producers send it. */
   partitionLeaderEpoch?: number;
-  /** Only Compression.none until the compression module exists. */
+  /** Codec of the records section; default none. */
   compression?: Compression;
   producerId?: number;
   producerEpoch?: number;
@@ -794,7 +812,6 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Uint8Array {
   const { records } = options;
   if (records.length === 0) throw new RangeError("a record batch needs at least one record");
   const compression = options.compression ?? Compression.none;
-  if (compression !== Compression.none) throw new RangeError(`compression ${compression} is not implemented here`);
   const baseOffset = options.baseOffset ?? 0;
   assertSafeInteger("baseOffset", baseOffset);
   const timestampType = options.timestampType ?? TimestampType.createTime;
@@ -827,6 +844,17 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Uint8Array {
   writer.writeInt32(options.baseSequence ?? NO_SEQUENCE);
   writer.writeInt32(records.length);
 
+  const recordsWriter = compression === Compression.none ? writer : new ByteWriter(4096);
+  writeRecords(recordsWriter, records, timestamps, baseTimestamp);
+  if (recordsWriter !== writer) writer.writeRaw(compress(compression, recordsWriter.toUint8Array()));
+
+  const batch = writer.toUint8Array();
+  writeInt32(batch, BATCH_LENGTH_OFFSET, batch.length - LOG_OVERHEAD);
+  writeInt32(batch, CRC_OFFSET, computeBatchCrc(batch));
+  return batch;
+}
+
+function writeRecords(writer: ByteWriter, records: RecordInput[], timestamps: number[], baseTimestamp: number): void {
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
     const key = record.key ?? null;
@@ -849,9 +877,28 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Uint8Array {
       writeVarintBytes(writer, header.value);
     }
   }
+}
 
-  const batch = writer.toUint8Array();
-  writeInt32(batch, BATCH_LENGTH_OFFSET, batch.length - LOG_OVERHEAD);
-  writeInt32(batch, CRC_OFFSET, computeBatchCrc(batch));
-  return batch;
+/**
+ * The batch with its records section in `codec` (a topic's compression.type other than `producer`): the header is
+ * copied, the compression bits, batchLength and CRC rewritten. `records` is the batch's records section
+ * uncompressed (validateBatchForAppend's decompressedRecords, or the batch's own bytes from RECORDS_OFFSET).
+ * A new buffer: the caller's batch is untouched.
+ */
+export function recompressBatch(batch: Uint8Array, records: Uint8Array, codec: Codec): Uint8Array {
+  const section = compress(codec, records);
+  const rebuilt = new Uint8Array(RECORDS_OFFSET + section.length);
+  rebuilt.set(batch.subarray(0, RECORDS_OFFSET));
+  rebuilt.set(section, RECORDS_OFFSET);
+  writeInt16(rebuilt, ATTRIBUTES_OFFSET, (readInt16(batch, ATTRIBUTES_OFFSET) & ~COMPRESSION_MASK) | codec);
+  writeInt32(rebuilt, BATCH_LENGTH_OFFSET, rebuilt.length - LOG_OVERHEAD);
+  writeInt32(rebuilt, CRC_OFFSET, computeBatchCrc(rebuilt));
+  return rebuilt;
+}
+
+/** The records section of a batch, uncompressed (a view for an uncompressed batch), bounded by maxBytes. */
+export function batchRecordsSection(batch: Uint8Array, maxBytes = limits.decompressedBatchBytesMax): ReturnType<typeof decompress> {
+  const compression = readInt16(batch, ATTRIBUTES_OFFSET) & COMPRESSION_MASK;
+  const end = Math.min(batch.length, LOG_OVERHEAD + readInt32(batch, BATCH_LENGTH_OFFSET));
+  return decompress(compression, batch.subarray(RECORDS_OFFSET, end), maxBytes);
 }

@@ -1,0 +1,126 @@
+// What every JavaScript client program shares: the records each scenario sends, the checks on what came back, and
+// the one-line verdict the runner reads (PASS / NS: reason / FAIL: reason). Plain JavaScript so that Bun and
+// Node.js (node-rdkafka) both load it.
+
+export const BASE_TIMESTAMP = 1_700_000_000_000;
+export const BASIC_RECORDS = 1000;
+export const PARTITIONS = 3;
+export const LARGE_BYTES = 900 * 1024;
+export const SMALL_RECORDS = 10_000;
+
+export class NotSupported extends Error {}
+
+/** A topic name unique to this run. */
+export function topicName(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function basicRecord(i) {
+  return { key: `key-${i}`, value: `value-${i}`, headers: { index: String(i), origin: "interop" }, timestamp: BASE_TIMESTAMP + i };
+}
+
+/** The 900 KB record: deterministic bytes whose every position can be checked. */
+export function largeValue() {
+  const bytes = Buffer.alloc(LARGE_BYTES);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+  return bytes;
+}
+
+/**
+ * Checks records received back against basicRecord(0..count-1). Each received record is
+ * { partition, offset (number), key, value, headers: {name: value}, timestamp (number) }.
+ */
+export function checkBasic(received, count = BASIC_RECORDS, { headers = true, timestamps = true, partitions = PARTITIONS } = {}) {
+  const seen = new Map();
+  for (const record of received) {
+    const match = /^key-(\d+)$/.exec(record.key ?? "");
+    if (!match) throw new Error(`unexpected key ${JSON.stringify(record.key)}`);
+    const i = Number(match[1]);
+    if (seen.has(i)) throw new Error(`key-${i} received twice`);
+    seen.set(i, record);
+    const want = basicRecord(i);
+    if (record.value !== want.value) throw new Error(`key-${i}: value ${JSON.stringify(record.value)}, want ${want.value}`);
+    if (headers && (record.headers?.index !== want.headers.index || record.headers?.origin !== "interop"))
+      throw new Error(`key-${i}: headers ${JSON.stringify(record.headers)}, want ${JSON.stringify(want.headers)}`);
+    if (timestamps && record.timestamp !== want.timestamp) throw new Error(`key-${i}: timestamp ${record.timestamp}, want ${want.timestamp}`);
+  }
+  if (seen.size !== count) throw new Error(`received ${seen.size} of ${count} records`);
+  const byPartition = new Map();
+  for (const record of received) byPartition.set(record.partition, [...(byPartition.get(record.partition) ?? []), record]);
+  if (byPartition.size !== partitions) throw new Error(`records landed in ${byPartition.size} partitions, want ${partitions}`);
+  for (const [partition, records] of byPartition) {
+    records.sort((a, b) => a.offset - b.offset);
+    for (let j = 1; j < records.length; j++) {
+      const before = Number(records[j - 1].key.slice(4));
+      const after = Number(records[j].key.slice(4));
+      if (after < before) throw new Error(`partition ${partition}: key-${after} at offset ${records[j].offset} after key-${before}`);
+    }
+  }
+}
+
+/** Checks the large scenario's single partition: the 900 KB record at offset 0, then SMALL_RECORDS small ones in order. */
+export function checkLarge(received, label) {
+  received.sort((a, b) => a.offset - b.offset);
+  if (received.length !== SMALL_RECORDS + 1) throw new Error(`${label}: received ${received.length} of ${SMALL_RECORDS + 1} records`);
+  const big = received[0].valueBytes;
+  const want = largeValue();
+  if (!big || big.length !== want.length || !Buffer.from(big).equals(want)) throw new Error(`${label}: the 900 KB record came back as ${big?.length} different bytes`);
+  for (let i = 0; i < SMALL_RECORDS; i++) {
+    const record = received[i + 1];
+    if (record.offset !== i + 1 || record.value !== `small-${i}`) throw new Error(`${label}: offset ${record.offset} holds ${String(record.value).slice(0, 40)}, want small-${i} at ${i + 1}`);
+  }
+}
+
+export async function waitUntil(condition, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs one step; an error becomes "step: message". */
+export async function step(name, body) {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof NotSupported) throw error;
+    const message = String(error?.message ?? error).split("\n")[0];
+    const wrapped = new Error(`${name}: ${error?.name && error.name !== "Error" ? `${error.name}: ` : ""}${message}`);
+    throw wrapped;
+  }
+}
+
+/** Prints the restart marker and waits for the runner to say the gateway is back. */
+export async function askRestart() {
+  process.stdout.write("RESTART\n");
+  let buffered = "";
+  for await (const chunk of process.stdin) {
+    buffered += chunk.toString();
+    if (buffered.includes("RESTARTED")) return;
+  }
+  throw new Error("runner closed stdin before the gateway restarted");
+}
+
+/** Runs a scenario table entry and prints the verdict; exits the process. */
+export async function main(scenarios) {
+  const [scenario, bootstrap] = process.argv.slice(2);
+  const run = scenarios[scenario];
+  let code = 0;
+  if (!run) {
+    process.stdout.write(`FAIL: no scenario ${scenario}\n`);
+    code = 1;
+  } else {
+    try {
+      await run(bootstrap);
+      process.stdout.write("PASS\n");
+    } catch (error) {
+      if (error instanceof NotSupported) process.stdout.write(`NS: ${error.message}\n`);
+      else {
+        process.stdout.write(`FAIL: ${String(error?.message ?? error).split("\n")[0]}\n`);
+        code = 1;
+      }
+    }
+  }
+  process.exit(code);
+}

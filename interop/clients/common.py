@@ -1,0 +1,137 @@
+"""What the Python client programs share: the records each scenario sends, the checks on what came back, and the
+one-line verdict the runner reads (PASS / NS: reason / FAIL: reason). Mirrors common.mjs."""
+
+import random
+import sys
+import time
+import traceback
+
+BASE_TIMESTAMP = 1_700_000_000_000
+BASIC_RECORDS = 1000
+PARTITIONS = 3
+LARGE_BYTES = 900 * 1024
+SMALL_RECORDS = 10_000
+
+
+class NotSupported(Exception):
+    pass
+
+
+class Failure(Exception):
+    pass
+
+
+def topic_name(prefix):
+    return "%s-%x-%x" % (prefix, int(time.time() * 1000), random.randrange(1 << 30))
+
+
+def basic_record(i):
+    return {
+        "key": "key-%d" % i,
+        "value": "value-%d" % i,
+        "headers": {"index": str(i), "origin": "interop"},
+        "timestamp": BASE_TIMESTAMP + i,
+    }
+
+
+def large_value():
+    return bytes(((i * 31 + 7) & 0xFF) for i in range(LARGE_BYTES))
+
+
+def check_basic(received, count=BASIC_RECORDS, headers=True, timestamps=True, partitions=PARTITIONS):
+    """received: dicts with partition, offset, key, value, headers (dict), timestamp."""
+    seen = {}
+    for r in received:
+        key = r["key"] or ""
+        if not key.startswith("key-"):
+            raise Failure("unexpected key %r" % key)
+        i = int(key[4:])
+        if i in seen:
+            raise Failure("key-%d received twice" % i)
+        seen[i] = r
+        want = basic_record(i)
+        if r["value"] != want["value"]:
+            raise Failure("key-%d: value %r, want %s" % (i, r["value"], want["value"]))
+        if headers and (r["headers"].get("index") != want["headers"]["index"] or r["headers"].get("origin") != "interop"):
+            raise Failure("key-%d: headers %r, want %r" % (i, r["headers"], want["headers"]))
+        if timestamps and r["timestamp"] != want["timestamp"]:
+            raise Failure("key-%d: timestamp %r, want %d" % (i, r["timestamp"], want["timestamp"]))
+    if len(seen) != count:
+        raise Failure("received %d of %d records" % (len(seen), count))
+    by_partition = {}
+    for r in received:
+        by_partition.setdefault(r["partition"], []).append(r)
+    if len(by_partition) != partitions:
+        raise Failure("records landed in %d partitions, want %d" % (len(by_partition), partitions))
+    for partition, records in by_partition.items():
+        records.sort(key=lambda r: r["offset"])
+        for before, after in zip(records, records[1:]):
+            if int(after["key"][4:]) < int(before["key"][4:]):
+                raise Failure("partition %d: %s at offset %d after %s" % (partition, after["key"], after["offset"], before["key"]))
+
+
+def check_large(received, label):
+    received = sorted(received, key=lambda r: r["offset"])
+    if len(received) != SMALL_RECORDS + 1:
+        raise Failure("%s: received %d of %d records" % (label, len(received), SMALL_RECORDS + 1))
+    if received[0]["value_bytes"] != large_value():
+        raise Failure("%s: the 900 KB record came back as %d different bytes" % (label, len(received[0]["value_bytes"] or b"")))
+    for i in range(SMALL_RECORDS):
+        r = received[i + 1]
+        if r["offset"] != i + 1 or r["value"] != "small-%d" % i:
+            raise Failure("%s: offset %d holds %r, want small-%d at %d" % (label, r["offset"], r["value"][:40], i, i + 1))
+
+
+def wait_until(condition, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while not condition():
+        if time.time() > deadline:
+            raise Failure("timed out after %d s waiting for %s" % (timeout_s, what()))
+        time.sleep(0.05)
+
+
+class step:
+    """`with step("name"):` turns an error into "name: message"."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is None or isinstance(error, NotSupported):
+            return False
+        message = str(error).split("\n")[0] or kind.__name__
+        if isinstance(error, Failure):
+            raise Failure("%s: %s" % (self.name, message))
+        raise Failure("%s: %s: %s" % (self.name, kind.__name__, message))
+
+
+def ask_restart():
+    sys.stdout.write("RESTART\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        if "RESTARTED" in line:
+            return
+    raise Failure("runner closed stdin before the gateway restarted")
+
+
+def main(scenarios):
+    scenario, bootstrap = sys.argv[1], sys.argv[2]
+    run = scenarios.get(scenario)
+    if run is None:
+        print("FAIL: no scenario %s" % scenario, flush=True)
+        sys.exit(1)
+    try:
+        run(bootstrap)
+    except NotSupported as error:
+        print("NS: %s" % error, flush=True)
+        sys.exit(0)
+    except Exception as error:  # the verdict line names whatever went wrong
+        if not isinstance(error, Failure):
+            traceback.print_exc()
+        print("FAIL: %s" % str(error).split("\n")[0], flush=True)
+        sys.exit(1)
+    print("PASS", flush=True)
+    sys.exit(0)

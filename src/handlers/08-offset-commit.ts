@@ -1,0 +1,73 @@
+// OffsetCommit: v0–9
+// Behaviour (src/groups/coordinator.ts, Kafka's handleCommitOffsets):
+// - Offsets (with leader epoch, metadata and commit time) go to __consumer_offsets as one record batch per request
+//   and are answered once appended.
+// - Simple consumers and tools (generation -1, empty member id) may commit to an unknown or Empty group; members
+//   must match the group's member id / group.instance.id and generation: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+//   FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (CompletingRebalance); a known generation for an unknown group is
+//   ILLEGAL_GENERATION. A member's commit also counts as a heartbeat.
+// - Per partition: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist, OFFSET_METADATA_TOO_LARGE beyond
+//   offset.metadata.max.bytes; an offset beyond 2^53 (not representable here) gets OFFSET_OUT_OF_RANGE.
+// Not emulated: retention (v2–4 retentionTimeMs is read and ignored; offsets do not expire), authorization, KIP-848.
+// Version notes: v1 generation, member id and a per-partition commit timestamp (-1 = now); v2–4 retention time;
+// v3 throttleTimeMs; v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible; v9 KIP-848 member epochs (served as
+// classic generations); v10 topic ids (not advertised).
+
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/08-offset-commit.ts";
+import type { CommitInput } from "../groups/coordinator.ts";
+import type { ApiHandler } from "./handler.ts";
+
+const COMMIT_TIMESTAMP_NOW = -1;
+
+export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitResponse> = {
+  apiKey: 8,
+  minVersion: 0,
+  maxVersion: 9,
+  handle(context, request) {
+    const { broker } = context;
+    const now = Date.now();
+    const offsets: CommitInput["offsets"] = [];
+    // Per request partition: an error found here, or the index of its entry in `offsets`.
+    const slots = request.topics.map(({ name, partitions }) => {
+      const partitionCount = broker.topics.get(name)?.partitions.length ?? 0;
+      return partitions.map((partition) => {
+        if (partition.partitionIndex < 0 || partition.partitionIndex >= partitionCount) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const offset = Number(partition.committedOffset);
+        if (!Number.isSafeInteger(offset)) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+        const commitTimestamp = Number(partition.commitTimestamp);
+        offsets.push({
+          topic: name,
+          partition: partition.partitionIndex,
+          value: {
+            offset,
+            leaderEpoch: partition.committedLeaderEpoch,
+            metadata: partition.committedMetadata ?? "",
+            commitTimestamp: commitTimestamp === COMMIT_TIMESTAMP_NOW || !Number.isSafeInteger(commitTimestamp) ? now : commitTimestamp,
+          },
+        });
+        return { index: offsets.length - 1 };
+      });
+    });
+    const errors =
+      offsets.length === 0
+        ? []
+        : broker.groups.commitOffsets({
+            groupId: request.groupId,
+            generationId: request.generationIdOrMemberEpoch,
+            memberId: request.memberId,
+            groupInstanceId: request.groupInstanceId,
+            offsets,
+          });
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map(({ name, partitions }, topicIndex) => ({
+        name,
+        partitions: partitions.map(({ partitionIndex }, partitionIndex2) => {
+          const slot = slots[topicIndex]![partitionIndex2]!;
+          return { partitionIndex, errorCode: "errorCode" in slot ? slot.errorCode : errors[slot.index]! };
+        }),
+      })),
+    };
+  },
+};

@@ -1,0 +1,19 @@
+// Heartbeat: v0–4
+// Behaviour (src/groups/coordinator.ts): restarts the member's session timer. REBALANCE_IN_PROGRESS tells a member
+// of PreparingRebalance to rejoin; UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID and INVALID_GROUP_ID
+// where Kafka returns them (an Empty group knows no members).
+// Not emulated: authorization.
+// Version notes: v1 throttleTimeMs; v3 groupInstanceId; v4 flexible.
+
+import type { HeartbeatRequest, HeartbeatResponse } from "../protocol/messages/12-heartbeat.ts";
+import type { ApiHandler } from "./handler.ts";
+
+export const heartbeatHandler: ApiHandler<HeartbeatRequest, HeartbeatResponse> = {
+  apiKey: 12,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(context, request) {
+    const errorCode = context.broker.groups.heartbeat(request.groupId, request.memberId, request.groupInstanceId, request.generationId);
+    return { throttleTimeMs: 0, errorCode };
+  },
+};

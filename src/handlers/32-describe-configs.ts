@@ -1,0 +1,70 @@
+// DescribeConfigs: v0–4
+// Behaviour:
+// - Topics: every topic config Kafka defines (or only the keys asked for; unknown keys are left out, as in Kafka),
+//   with its value, source (DYNAMIC_TOPIC_CONFIG when set on the topic, else DEFAULT_CONFIG), type (v3+) and, when
+//   asked (v1+), its synonyms. Unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
+// - Brokers and broker loggers: an empty list (this node has no dynamic broker configs). Other resource types get
+//   INVALID_REQUEST.
+// Not emulated: documentation strings (null), sensitive configs (none exist here).
+// Version notes: v1 synonyms and configSource (v0 isDefault), v3 configType and documentation, v4 flexible.
+
+import type { Broker } from "../broker.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { DescribeConfigsRequest, DescribeConfigsResponse } from "../protocol/messages/32-describe-configs.ts";
+import { ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
+import type { ApiHandler } from "./handler.ts";
+
+type Resource = DescribeConfigsRequest["resources"][number];
+
+export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> = {
+  apiKey: 32,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(context, request) {
+    const results = request.resources.map((resource) => describe(context.broker, resource, request.includeSynonyms));
+    return { throttleTimeMs: 0, results };
+  },
+};
+
+function describe(broker: Broker, resource: Resource, includeSynonyms: boolean) {
+  const { resourceType, resourceName } = resource;
+  const result = (errorCode: number, errorMessage: string | null, configs: ReturnType<typeof describeTopicConfig>[] = []) => ({
+    errorCode,
+    errorMessage,
+    resourceType,
+    resourceName,
+    configs,
+  });
+  if (resourceType === ConfigResourceType.broker || resourceType === ConfigResourceType.brokerLogger) {
+    return result(ErrorCode.NONE, null);
+  }
+  if (resourceType !== ConfigResourceType.topic) return result(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resourceType}`);
+  const topic = broker.topics.get(resourceName);
+  if (!topic) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist.`);
+  const names = resource.configurationKeys ?? [...topicConfigDefinitions.keys()];
+  const configs = names
+    .filter((name) => topicConfigDefinitions.has(name))
+    .map((name) => describeTopicConfig(name, topic.configs.get(name), includeSynonyms));
+  return result(ErrorCode.NONE, null, configs);
+}
+
+function describeTopicConfig(name: string, topicValue: string | undefined, includeSynonyms: boolean) {
+  const defaultValue = topicConfigDefinitions.get(name)!.defaultValue;
+  const isSet = topicValue !== undefined;
+  const synonyms = [];
+  if (includeSynonyms) {
+    if (isSet) synonyms.push({ name, value: topicValue, source: ConfigSource.dynamicTopic });
+    synonyms.push({ name, value: defaultValue, source: ConfigSource.default });
+  }
+  return {
+    name,
+    value: isSet ? topicValue : defaultValue,
+    readOnly: false,
+    isDefault: !isSet,
+    configSource: isSet ? ConfigSource.dynamicTopic : ConfigSource.default,
+    isSensitive: false,
+    synonyms,
+    configType: topicConfigType(name),
+    documentation: null,
+  };
+}

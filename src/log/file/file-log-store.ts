@@ -1,0 +1,236 @@
+// The data folder: one FilePartitionLog per `<topic>-<partition>` folder, the clean-shutdown marker, the read
+// buffers all logs share, and durability. With `--flush always`, sync() promises resolve after an fdatasync of
+// every log appended to; all promises asked for during one event-loop turn share one round (group commit), and
+// appends arriving while a round's fdatasyncs run wait for the next round. `interval=MS` runs a round every MS
+// ms and answers at once; `never` leaves it to the page cache (rolled segments and clean shutdown still sync).
+
+import { existsSync, fdatasync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { FlushPolicy } from "../../config.ts";
+import type { PartitionLogContext } from "../../metadata/topic-store.ts";
+import { topicConfigDefinitions } from "../../metadata/topic-configs.ts";
+import { uuidToString } from "../../metadata/uuid.ts";
+import { log } from "../../util/logger.ts";
+import { SlabPool } from "../memory-log.ts";
+import { fsyncDirectory, recordDurability, writeFileAtomic } from "./file-io.ts";
+import { FilePartitionLog, type FileLogConfigs } from "./file-log.ts";
+import { ReadBuffers } from "./read-buffers.ts";
+
+/** Kafka's `.kafka_cleanshutdown`: present only while nothing is open; its absence at start means recover. */
+export const CLEAN_SHUTDOWN_FILE = ".kgate_cleanshutdown";
+/** Fetch read buffers: 1 MiB slabs, like the memory log's. */
+const READ_SLAB_BYTES = 1 << 20;
+/** Read slabs kept for reuse; the rest go to the GC. */
+const READ_SLAB_POOL_BYTES_MAX = 64 << 20;
+/**
+ * A read slab returns to the pool only when every view into it was released (Fetch: after its response was
+ * written), so it can be reused at once; a slab holding a view never released is never reused (read-buffers.ts).
+ */
+const READ_SLAB_REUSE_DELAY_MS = 0;
+/** How often retention runs (Kafka's log.retention.check.interval.ms is 5 min; edge boxes have small disks). */
+const RETENTION_CHECK_INTERVAL_MS = 30_000;
+
+interface SyncWaiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class FileLogStore {
+  readonly readBuffers = new ReadBuffers(
+    new SlabPool({ slabBytes: READ_SLAB_BYTES, pooledBytesMax: READ_SLAB_POOL_BYTES_MAX, reuseDelayMs: READ_SLAB_REUSE_DELAY_MS }),
+  );
+  /** True when the previous run did not shut down cleanly: every segment is scanned and checked on open. */
+  readonly recovering: boolean;
+  private readonly logs = new Set<FilePartitionLog>();
+  private readonly dirty = new Set<FilePartitionLog>();
+  private nextRoundWaiters: SyncWaiter[] = [];
+  private runningRoundWaiters: SyncWaiter[] = [];
+  private runningRoundLogs = new Set<FilePartitionLog>();
+  private roundScheduled = false;
+  private roundRunning = false;
+  private readonly intervalTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly retentionTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(
+    readonly dataDir: string,
+    readonly flush: FlushPolicy,
+  ) {
+    const exists = existsSync(dataDir);
+    const isNew = !exists || readdirSync(dataDir).length === 0;
+    if (!exists) {
+      mkdirSync(dataDir, { recursive: true });
+      recordDurability("create", dataDir);
+      fsyncDirectory(dirname(resolve(dataDir)));
+    }
+    const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
+    const clean = existsSync(marker);
+    this.recovering = !isNew && !clean;
+    if (clean) {
+      unlinkSync(marker);
+      fsyncDirectory(dataDir);
+    }
+    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), RETENTION_CHECK_INTERVAL_MS);
+    this.retentionTimer.unref();
+    if (flush.mode === "interval") {
+      this.intervalTimer = setInterval(() => this.scheduleRound(), flush.intervalMs);
+      this.intervalTimer.unref();
+    }
+  }
+
+  /** The PartitionLogFactory of a broker on this folder: opens the partition's folder, or creates it when new. */
+  readonly createLog = (topic: string, partition: number, context: PartitionLogContext): FilePartitionLog => {
+    const directory = join(this.dataDir, `${topic}-${partition}`);
+    const configs = topicLogConfigs(context.configs);
+    const topicId = uuidToString(context.topicId);
+    let partitionLog: FilePartitionLog;
+    const storedTopicId = existsSync(directory) ? FilePartitionLog.readTopicId(directory) : undefined;
+    if (storedTopicId === topicId) {
+      partitionLog = FilePartitionLog.open(this, directory, configs, this.recovering);
+    } else if (storedTopicId === null) {
+      // The folder lost its partition.metadata: keep the data rather than guess it belongs to another topic.
+      log.warn("partition folder without a readable partition.metadata; opening it for this topic", { directory });
+      FilePartitionLog.writeTopicId(directory, context.topicId);
+      partitionLog = FilePartitionLog.open(this, directory, configs, this.recovering);
+    } else {
+      if (storedTopicId !== undefined) log.warn("replacing a partition folder left by another topic of the same name", { directory });
+      partitionLog = FilePartitionLog.create(this, directory, context.topicId, configs);
+    }
+    this.logs.add(partitionLog);
+    return partitionLog;
+  };
+
+  /** Called by a log after each append. */
+  appended(partitionLog: FilePartitionLog): void {
+    this.dirty.add(partitionLog);
+  }
+
+  forget(partitionLog: FilePartitionLog): void {
+    this.logs.delete(partitionLog);
+    this.dirty.delete(partitionLog);
+  }
+
+  /** See FilePartitionLog.sync. */
+  syncFor(partitionLog: FilePartitionLog): Promise<void> | null {
+    if (this.flush.mode !== "always") return null;
+    if (!partitionLog.unsynced) {
+      // Its appends all came before the running round's fdatasync started, if it is in one: wait for that.
+      if (!this.roundRunning || !this.runningRoundLogs.has(partitionLog)) return null;
+      return new Promise((resolve, reject) => this.runningRoundWaiters.push({ resolve, reject }));
+    }
+    this.dirty.add(partitionLog);
+    const promise = new Promise<void>((resolve, reject) => this.nextRoundWaiters.push({ resolve, reject }));
+    this.scheduleRound();
+    return promise;
+  }
+
+  /** Runs retention on every log (see FilePartitionLog.applyRetention); a failing log is logged and skipped. */
+  applyRetention(nowMs: number): void {
+    for (const partitionLog of this.logs) {
+      try {
+        const dropped = partitionLog.applyRetention(nowMs);
+        if (dropped > 0) {
+          log.info("retention deleted segments", { partition: partitionLog.directory, segments: dropped, logStartOffset: partitionLog.logStartOffset });
+        }
+      } catch (error) {
+        log.error("retention failed", { partition: partitionLog.directory, error });
+      }
+    }
+  }
+
+  /** Syncs, closes every log and writes the clean-shutdown marker. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    clearInterval(this.retentionTimer);
+    // Closing fdatasyncs every segment, so produces still waiting for a round are durable now: answer them.
+    for (const partitionLog of this.logs) partitionLog.close();
+    this.logs.clear();
+    this.dirty.clear();
+    for (const waiter of this.nextRoundWaiters.splice(0)) waiter.resolve();
+    for (const waiter of this.runningRoundWaiters.splice(0)) waiter.resolve();
+    writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), "");
+  }
+
+  private scheduleRound(): void {
+    if (this.roundScheduled || this.roundRunning || this.closed) return;
+    this.roundScheduled = true;
+    // setImmediate runs after this turn's I/O callbacks: every produce handled in the turn joins the round.
+    setImmediate(() => this.runRound());
+  }
+
+  private runRound(): void {
+    this.roundScheduled = false;
+    if (this.closed) return;
+    const logs = [...this.dirty].filter((partitionLog) => partitionLog.activeFd >= 0);
+    this.dirty.clear();
+    const waiters = this.nextRoundWaiters;
+    this.nextRoundWaiters = [];
+    if (logs.length === 0) {
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
+    this.roundRunning = true;
+    this.runningRoundWaiters = waiters;
+    this.runningRoundLogs = new Set(logs);
+    for (const partitionLog of logs) partitionLog.unsynced = false;
+    let remaining = logs.length;
+    let failure: Error | null = null;
+    const finish = () => {
+      this.roundRunning = false;
+      const settled = this.runningRoundWaiters;
+      this.runningRoundWaiters = [];
+      this.runningRoundLogs = new Set();
+      if (failure !== null) {
+        log.error("fdatasync failed; acks=-1 produces get KAFKA_STORAGE_ERROR", { error: failure });
+        for (const partitionLog of logs) partitionLog.unsynced = true;
+        for (const waiter of settled) waiter.reject(failure);
+      } else {
+        for (const waiter of settled) waiter.resolve();
+      }
+      if (this.nextRoundWaiters.length > 0) this.scheduleRound();
+    };
+    for (const partitionLog of logs) {
+      // What this sync covers: everything written so far (appends are synchronous writes on this thread).
+      const covered = partitionLog.activeSegmentFile;
+      fdatasync(partitionLog.activeFd, (error) => {
+        if (error) failure = error;
+        else recordDurability("sync", covered.path, covered.sizeBytes);
+        if (--remaining === 0) finish();
+      });
+    }
+  }
+}
+
+/** Reads the log's settings from a topic's configs (live), falling back to the broker-wide defaults. */
+function topicLogConfigs(configs: ReadonlyMap<string, string>): () => FileLogConfigs {
+  const defaultOf = (name: string) => Number(topicConfigDefinitions.get(name)!.defaultValue);
+  const positive = (name: string): number => {
+    const value = Number(configs.get(name) ?? defaultOf(name));
+    return Number.isFinite(value) && value > 0 ? value : defaultOf(name);
+  };
+  const limit = (name: string): number => {
+    const value = Number(configs.get(name) ?? defaultOf(name));
+    return Number.isFinite(value) ? value : defaultOf(name);
+  };
+  const names = ["segment.bytes", "segment.ms", "index.interval.bytes", "retention.ms", "retention.bytes", "cleanup.policy"];
+  let cached: FileLogConfigs | null = null;
+  let cachedKey = "";
+  // Parsed again only when one of the values changed (AlterConfigs applies to the next append).
+  return () => {
+    let key = "";
+    for (const name of names) key += (configs.get(name) ?? "") + "\u0000";
+    if (cached !== null && key === cachedKey) return cached;
+    cachedKey = key;
+    cached = {
+      segmentBytes: positive("segment.bytes"),
+      segmentMs: positive("segment.ms"),
+      indexIntervalBytes: positive("index.interval.bytes"),
+      retentionMs: limit("retention.ms"),
+      retentionBytes: limit("retention.bytes"),
+      deletePolicy: (configs.get("cleanup.policy") ?? "delete").split(",").some((policy) => policy.trim() === "delete"),
+    };
+    return cached;
+  };
+}

@@ -1,0 +1,515 @@
+// A partition stored as a folder of segments (see segment.ts), behind the same PartitionLog interface as the memory
+// log. Appends are one writev on the active segment's append-mode descriptor; durability (fdatasync, group commit)
+// is the FileLogStore's job. Reads find their start through the sparse index and read only the bytes they return,
+// with positioned reads into pooled read buffers, checking each batch's CRC before handing it out.
+//
+// Files in the folder: the segments, `partition.metadata` (Kafka's: version and topic id, so a folder left behind
+// by a deleted topic is never mistaken for a new topic of the same name) and `log-start-offset` (decimal; written
+// atomically when DeleteRecords or retention moves the start).
+
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { findOffsetForTimestamp } from "../../protocol/records/record-batch.ts";
+import { uuidToString } from "../../metadata/uuid.ts";
+import { log } from "../../util/logger.ts";
+import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTimestamp, type PartitionLog, type ReadResult } from "../partition-log.ts";
+import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
+import type { FileLogStore } from "./file-log-store.ts";
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_POSITION,
+  LOG_OVERHEAD,
+  Segment,
+  batchCrcValid,
+  parseSegmentFileName,
+  readHeader,
+  readInt32,
+  scanBatches,
+  writeInt64,
+} from "./segment.ts";
+
+const PARTITION_METADATA_FILE = "partition.metadata";
+const LOG_START_OFFSET_FILE = "log-start-offset";
+const MAGIC_POSITION = 16;
+const MAGIC_V2 = 2;
+const LAST_OFFSET_DELTA_POSITION = 23;
+const ATTRIBUTES_COMPRESSION_MASK = 0x07;
+const ATTRIBUTES_LOW_BYTE_POSITION = 22;
+/** Header walks that look for a fetch's first batch read this much at a time (the index is 4 KiB sparse). */
+const LOOKUP_WINDOW_BYTES = 16 * 1024;
+/** Kafka caps segment.bytes at Int.MAX: positions in the index are int32. */
+const SEGMENT_BYTES_MAX = 2 ** 31 - 1;
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+/** The topic configs a log reads (live: AlterConfigs changes apply to the next append). */
+export interface FileLogConfigs {
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+  readonly indexIntervalBytes: number;
+  /** -1: no time limit. */
+  readonly retentionMs: number;
+  /** -1: no size limit. */
+  readonly retentionBytes: number;
+  /** cleanup.policy includes `delete` (retention applies). */
+  readonly deletePolicy: boolean;
+}
+
+function emptyRead(): ReadResult {
+  return { batches: [], bytes: 0 };
+}
+
+export class FilePartitionLog implements PartitionLog {
+  private segments: Segment[];
+  private currentLogStartOffset: number;
+  private closed = false;
+  /** Bytes 0–7 of the batch being appended (its base offset), written ahead of the rest in one writev. */
+  private readonly offsetField = new Uint8Array(8);
+  /** Set by append, cleared when a sync round starts on this log. */
+  unsynced = false;
+  /** Where the previous read ended, so a consumer reading on skips the index walk. */
+  private readonly hint = { offset: -1, segment: null as Segment | null, position: 0 };
+
+  private constructor(
+    private readonly store: FileLogStore,
+    readonly directory: string,
+    private readonly configs: () => FileLogConfigs,
+    segments: Segment[],
+    logStartOffset: number,
+  ) {
+    assert(segments.length > 0, "a log has an active segment");
+    this.segments = segments;
+    this.currentLogStartOffset = logStartOffset;
+  }
+
+  /** A new, empty partition folder (an existing one is replaced); durable before it returns. */
+  static create(store: FileLogStore, directory: string, topicId: Uint8Array, configs: () => FileLogConfigs): FilePartitionLog {
+    rmSync(directory, { recursive: true, force: true });
+    mkdirSync(directory, { recursive: true });
+    recordDurability("create", directory);
+    FilePartitionLog.writeTopicId(directory, topicId);
+    const segment = Segment.create(directory, 0);
+    fsyncDirectory(directory);
+    fsyncDirectory(dirname(directory));
+    return new FilePartitionLog(store, directory, configs, [segment], 0);
+  }
+
+  /** Kafka's partition.metadata: which topic (by id) the folder belongs to. */
+  static writeTopicId(directory: string, topicId: Uint8Array): void {
+    writeFileAtomic(join(directory, PARTITION_METADATA_FILE), `version: 0\ntopic_id: ${uuidToString(topicId)}\n`);
+  }
+
+  /** The topic id a partition folder belongs to, or null when it has none or it cannot be read. */
+  static readTopicId(directory: string): string | null {
+    try {
+      const match = /^topic_id:\s*(\S+)\s*$/m.exec(readFileSync(join(directory, PARTITION_METADATA_FILE), "utf8"));
+      return match ? match[1]! : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Opens a partition folder, recovering its segments (see Segment.open): `checkAll` after an unclean shutdown.
+   * Cut tails, corrupt batches and rebuilt indexes are logged.
+   */
+  static open(store: FileLogStore, directory: string, configs: () => FileLogConfigs, checkAll: boolean): FilePartitionLog {
+    const baseOffsets = readdirSync(directory)
+      .map(parseSegmentFileName)
+      .filter((baseOffset): baseOffset is number => baseOffset !== null)
+      .sort((left, right) => left - right);
+    const partition = basename(directory);
+    const segments: Segment[] = [];
+    for (const baseOffset of baseOffsets) {
+      const { segment, recovery } = Segment.open(directory, baseOffset, checkAll, configs().indexIntervalBytes);
+      segments.push(segment);
+      if (recovery.truncatedBytes > 0) {
+        log.warn("log recovery cut a torn or corrupt tail", {
+          partition,
+          segment: baseOffset,
+          offset: recovery.truncatedAtOffset,
+          position: segment.sizeBytes,
+          bytesDropped: recovery.truncatedBytes,
+          reason: recovery.truncationReason,
+        });
+      }
+      for (const corrupt of recovery.corruptBatches) {
+        log.error("log recovery found a corrupt batch in the middle of a segment; it will not be served", {
+          partition,
+          segment: baseOffset,
+          position: corrupt.position,
+          bytes: corrupt.length,
+        });
+      }
+      if (recovery.indexRebuilt && !checkAll) log.warn("rebuilt a missing or damaged index", { partition, segment: baseOffset });
+    }
+    if (segments.length === 0) {
+      // The folder lost its segments (or never got one): start empty where the recorded start says.
+      const start = readLogStartOffset(directory) ?? 0;
+      segments.push(Segment.create(directory, start));
+      fsyncDirectory(directory);
+      log.warn("partition folder had no segments; starting it empty", { partition, offset: start });
+    }
+    for (let index = 0; index < segments.length - 1; index++) segments[index]!.seal();
+    const first = segments[0]!.baseOffset;
+    const end = segments[segments.length - 1]!.nextOffset;
+    const logStartOffset = Math.min(Math.max(readLogStartOffset(directory) ?? first, first), end);
+    return new FilePartitionLog(store, directory, configs, segments, logStartOffset);
+  }
+
+  get logStartOffset(): number {
+    return this.currentLogStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  get highWatermark(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+
+  /** The descriptor a sync round fdatasyncs (older segments were synced when they rolled). */
+  get activeFd(): number {
+    return this.activeSegment.logFd;
+  }
+
+  /** The active segment: a sync round records its path and the bytes the sync covers (durability journal). */
+  get activeSegmentFile(): { path: string; sizeBytes: number } {
+    return { path: this.activeSegment.logPath, sizeBytes: this.activeSegment.sizeBytes };
+  }
+
+  private get activeSegment(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
+    assert(!this.closed, "append to a closed log");
+    const length = batch.length;
+    assert(
+      length >= BATCH_HEADER_BYTES &&
+        readInt32(batch, BATCH_LENGTH_POSITION) + LOG_OVERHEAD === length &&
+        batch[MAGIC_POSITION] === MAGIC_V2,
+      "append takes exactly one record batch v2",
+    );
+    const { lastOffsetDelta, maxTimestamp, maxTimestampOffsetDelta } = info;
+    assert(
+      Number.isInteger(lastOffsetDelta) && lastOffsetDelta >= 0 && lastOffsetDelta === readInt32(batch, LAST_OFFSET_DELTA_POSITION),
+      "info.lastOffsetDelta matches the batch",
+    );
+    assert(maxTimestampOffsetDelta >= 0 && maxTimestampOffsetDelta <= lastOffsetDelta, "maxTimestampOffsetDelta");
+    assert(Number.isSafeInteger(maxTimestamp), "info.maxTimestamp is a safe integer");
+
+    const baseOffset = this.logEndOffset;
+    const lastOffset = baseOffset + lastOffsetDelta;
+    assert(Number.isSafeInteger(lastOffset + 1), "offsets stay safe integers");
+    try {
+      this.maybeRoll(length);
+      writeInt64(this.offsetField, 0, baseOffset);
+      this.activeSegment.append(
+        this.offsetField,
+        batch,
+        baseOffset,
+        lastOffset,
+        maxTimestamp,
+        baseOffset + maxTimestampOffsetDelta,
+        this.configs().indexIntervalBytes,
+      );
+    } catch (error) {
+      log.error("append failed", { partition: basename(this.directory), offset: baseOffset, error });
+      throw new StorageError(`cannot append to ${basename(this.directory)}: ${error instanceof Error ? error.message : error}`);
+    }
+    this.unsynced = true;
+    this.store.appended(this);
+    return { baseOffset };
+  }
+
+  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+    if (!(fetchOffset >= this.currentLogStartOffset && fetchOffset < this.logEndOffset)) return emptyRead();
+    let segmentIndex = this.segmentIndexFor(fetchOffset);
+    let position = -1;
+    if (this.hint.offset === fetchOffset && this.hint.segment === this.segments[segmentIndex]) position = this.hint.position;
+    for (; segmentIndex < this.segments.length; segmentIndex++, position = -1) {
+      const segment = this.segments[segmentIndex]!;
+      if (fetchOffset >= segment.nextOffset) continue;
+      if (position < 0) position = this.findBatchPosition(segment, fetchOffset);
+      while (position >= 0 && position < segment.sizeBytes) {
+        const result = this.readBatchesAt(segment, position, fetchOffset, maxBytes, minOneBatch);
+        if (result.batches.length > 0) return result;
+        result.release?.();
+        if (result.nextPosition === position) return emptyRead();
+        // Everything read was corrupt: go on after it rather than answer empty forever.
+        position = result.nextPosition;
+      }
+    }
+    return emptyRead();
+  }
+
+  batchForTimestamp(timestamp: number): Uint8Array | null {
+    for (const segment of this.segments) {
+      if (!(segment.maxTimestamp >= timestamp) || segment.nextOffset <= this.currentLogStartOffset) continue;
+      this.lastWholeBatch = null;
+      const start = segment.indexedPositionForTimestamp(timestamp);
+      scanBatches(
+        segment.logFd,
+        start,
+        segment.sizeBytes,
+        false,
+        (bytes, at, position, length) => {
+          if (segment.corruptPositions?.has(position)) return false;
+          const header = readHeader(bytes, at);
+          if (header.lastOffset < this.currentLogStartOffset || !(header.maxTimestamp >= timestamp)) return false;
+          return this.readWholeBatch(segment, position, length) !== null;
+        },
+        LOOKUP_WINDOW_BYTES,
+      );
+      if (this.lastWholeBatch !== null) return this.lastWholeBatch;
+    }
+    return null;
+  }
+
+  maxTimestampOffset(): OffsetAndTimestamp | null {
+    let best: Segment | null = null;
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= this.currentLogStartOffset || segment.sizeBytes === 0) continue;
+      if (best === null || segment.maxTimestamp > best.maxTimestamp) best = segment;
+    }
+    if (best === null) return null;
+    if (best.maxTimestampOffset < 0) best.maxTimestampOffset = this.findMaxTimestampOffset(best);
+    return { offset: best.maxTimestampOffset, timestamp: best.maxTimestamp };
+  }
+
+  advanceLogStartOffset(offset: number): void {
+    assert(Number.isSafeInteger(offset), "log start offset is a safe integer");
+    const next = Math.max(this.currentLogStartOffset, Math.min(offset, this.logEndOffset));
+    if (next === this.currentLogStartOffset) return;
+    this.currentLogStartOffset = next;
+    writeFileAtomic(join(this.directory, LOG_START_OFFSET_FILE), `${next}\n`);
+    let dropped = 0;
+    while (dropped < this.segments.length - 1 && this.segments[dropped]!.nextOffset <= next) dropped++;
+    if (dropped === 0) return;
+    for (const segment of this.segments.splice(0, dropped)) {
+      if (this.hint.segment === segment) this.hint.segment = null;
+      segment.delete();
+    }
+    fsyncDirectory(this.directory);
+  }
+
+  /**
+   * Kafka's retention (UnifiedLog.deleteOldSegments): drops the oldest segments, never the active one, while one's
+   * newest record is older than retention.ms or the log without it still holds retention.bytes; the log start
+   * offset moves to the first segment kept. Returns the segments dropped.
+   */
+  applyRetention(nowMs: number): number {
+    const { retentionMs, retentionBytes, deletePolicy } = this.configs();
+    if (!deletePolicy || this.closed) return 0;
+    let size = this.sizeBytes;
+    let dropped = 0;
+    while (dropped < this.segments.length - 1) {
+      const segment = this.segments[dropped]!;
+      const expired = retentionMs >= 0 && segment.maxTimestamp < nowMs - retentionMs;
+      const oversized = retentionBytes >= 0 && size - segment.sizeBytes >= retentionBytes;
+      if (!expired && !oversized) break;
+      size -= segment.sizeBytes;
+      dropped++;
+    }
+    if (dropped === 0) return 0;
+    const before = this.segments.length;
+    this.advanceLogStartOffset(this.segments[dropped]!.baseOffset);
+    return before - this.segments.length;
+  }
+
+  /** A promise that settles once every append so far is on stable storage; null when nothing needs waiting for. */
+  sync(): Promise<void> | null {
+    return this.store.syncFor(this);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const segment of this.segments) segment.close();
+  }
+
+  /** Topic deletion: closes the files and removes the folder. */
+  delete(): void {
+    if (!this.closed) {
+      this.closed = true;
+      for (const segment of this.segments) segment.delete();
+    }
+    rmSync(this.directory, { recursive: true, force: true });
+    fsyncDirectory(dirname(this.directory));
+    this.store.forget(this);
+  }
+
+  private maybeRoll(batchBytes: number): void {
+    const active = this.activeSegment;
+    if (active.sizeBytes === 0) return;
+    const { segmentBytes, segmentMs } = this.configs();
+    const full = active.sizeBytes + batchBytes > Math.min(segmentBytes, SEGMENT_BYTES_MAX);
+    const old = Date.now() - active.firstAppendAtMs >= segmentMs;
+    if (!full && !old) return;
+    // The rolled segment is final: make it durable now, so sync rounds only ever look at the active one.
+    active.seal();
+    this.segments.push(Segment.create(this.directory, active.nextOffset));
+    fsyncDirectory(this.directory);
+  }
+
+  /** Index of the last segment whose base offset ≤ offset (0 when the offset precedes them all). */
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle + 1;
+      else high = middle;
+    }
+    return Math.max(low - 1, 0);
+  }
+
+  /** Position of the first sound batch holding offsets ≥ offset, found from the index; -1 when none. */
+  private findBatchPosition(segment: Segment, offset: number): number {
+    let found = -1;
+    scanBatches(
+      segment.logFd,
+      segment.indexedPositionFor(offset),
+      segment.sizeBytes,
+      false,
+      (bytes, at, position) => {
+        if (segment.corruptPositions?.has(position)) return false;
+        if (readHeader(bytes, at).lastOffset < offset) return false;
+        found = position;
+        return true;
+      },
+      LOOKUP_WINDOW_BYTES,
+    );
+    return found;
+  }
+
+  /**
+   * Reads whole batches from `position` on, within maxBytes (the first one whatever its size when minOneBatch),
+   * in one positioned read into a pooled buffer; batches failing their CRC are marked corrupt, logged and left out.
+   */
+  private readBatchesAt(
+    segment: Segment,
+    position: number,
+    fetchOffset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+  ): ReadResult & { nextPosition: number } {
+    const available = segment.sizeBytes - position;
+    let wanted = Math.min(available, Math.max(maxBytes, 0));
+    if (wanted < BATCH_HEADER_BYTES) {
+      if (!minOneBatch) return { batches: [], bytes: 0, nextPosition: position };
+      wanted = Math.min(available, BATCH_HEADER_BYTES);
+    }
+    const buffers = this.store.readBuffers;
+    let bytes = buffers.reserve(wanted);
+    readExactly(segment.logFd, bytes, 0, wanted, position);
+    const firstLength = LOG_OVERHEAD + readInt32(bytes, BATCH_LENGTH_POSITION);
+    if (firstLength > wanted && firstLength <= available) {
+      buffers.shrinkLast(bytes, 0);
+      buffers.release(bytes);
+      if (!minOneBatch) return { batches: [], bytes: 0, nextPosition: position };
+      wanted = firstLength;
+      bytes = buffers.reserve(wanted);
+      readExactly(segment.logFd, bytes, 0, wanted, position);
+    }
+    const batches: Uint8Array[] = [];
+    let total = 0;
+    let at = 0;
+    let lastOffset = fetchOffset - 1;
+    while (at + BATCH_HEADER_BYTES <= wanted) {
+      const length = LOG_OVERHEAD + readInt32(bytes, at + BATCH_LENGTH_POSITION);
+      if (length < BATCH_HEADER_BYTES || at + length > wanted) break;
+      const batchPosition = position + at;
+      if (segment.corruptPositions?.has(batchPosition)) {
+        at += length;
+        continue;
+      }
+      if (bytes[at + MAGIC_POSITION] !== MAGIC_V2 || !batchCrcValid(bytes, at, length)) {
+        segment.markCorrupt(batchPosition);
+        log.error("corrupt batch in a segment file; it will not be served", {
+          partition: basename(this.directory),
+          segment: segment.baseOffset,
+          position: batchPosition,
+          bytes: length,
+        });
+        at += length;
+        continue;
+      }
+      batches.push(bytes.subarray(at, at + length));
+      total += length;
+      lastOffset = readHeader(bytes, at).lastOffset;
+      at += length;
+    }
+    buffers.shrinkLast(bytes, at);
+    if (batches.length > 0) {
+      this.hint.offset = lastOffset + 1;
+      this.hint.segment = segment;
+      this.hint.position = position + at;
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      buffers.release(bytes);
+    };
+    return { batches, bytes: total, nextPosition: position + at, release };
+  }
+
+  /** The last batch readWholeBatch returned (batchForTimestamp's scan callback cannot return it directly). */
+  private lastWholeBatch: Uint8Array | null = null;
+
+  /** Reads one batch into a pooled buffer; null (and marked corrupt) when its CRC fails. */
+  private readWholeBatch(segment: Segment, position: number, length: number): Uint8Array | null {
+    const batch = this.store.readBuffers.reserve(length);
+    readExactly(segment.logFd, batch, 0, length, position);
+    if (!batchCrcValid(batch, 0, length)) {
+      this.store.readBuffers.release(batch);
+      segment.markCorrupt(position);
+      log.error("corrupt batch in a segment file; it will not be served", {
+        partition: basename(this.directory),
+        segment: segment.baseOffset,
+        position,
+        bytes: length,
+      });
+      return null;
+    }
+    this.lastWholeBatch = batch;
+    return batch;
+  }
+
+  /** After a restart the offset of a segment's max timestamp is not known: find its batch and the record in it. */
+  private findMaxTimestampOffset(segment: Segment): number {
+    let offset = -1;
+    scanBatches(segment.logFd, 0, segment.sizeBytes, false, (bytes, at, position, length) => {
+      if (segment.corruptPositions?.has(position)) return false;
+      const header = readHeader(bytes, at);
+      if (header.maxTimestamp !== segment.maxTimestamp || header.lastOffset < this.currentLogStartOffset) return false;
+      offset = header.lastOffset;
+      const uncompressed = (bytes[at + ATTRIBUTES_LOW_BYTE_POSITION]! & ATTRIBUTES_COMPRESSION_MASK) === 0;
+      const batch = uncompressed ? this.readWholeBatch(segment, position, length) : null;
+      if (batch !== null) {
+        offset = findOffsetForTimestamp(batch, segment.maxTimestamp)?.offset ?? offset;
+        this.store.readBuffers.release(batch);
+      }
+      return true;
+    });
+    return offset;
+  }
+}
+
+function readLogStartOffset(directory: string): number | null {
+  const path = join(directory, LOG_START_OFFSET_FILE);
+  if (!existsSync(path)) return null;
+  const value = Number(readFileSync(path, "utf8").trim());
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
