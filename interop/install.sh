@@ -10,7 +10,7 @@ packages=(
   python3-confluent-kafka
   python3-kafka python3-snappy python3-lz4 python3-zstandard
   golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
-  librdkafka-dev build-essential python3
+  librdkafka-dev build-essential python3 python3-requests
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -118,11 +118,7 @@ const cellTimeoutSeconds: Record<Scenario, number> = {
 
 // Failures CI tolerates for now. Each entry names the issue whose landing removes it; when a listed cell starts to
 // pass, the runner says so and the entry should go.
-const expectedFailures: Record<string, string> = {
-  // Sarama 1.22 leaves MaxTimestamp -1 in the batch header; Kafka's LogValidator rewrites it from the records, kgate
-  // keeps it, and ListOffsets by timestamp then skips every such batch (offset -1). Reported to the lead; no issue yet.
-  "sarama/admin": "gateway bug, no issue yet: ListOffsets by timestamp trusts the batch header's MaxTimestamp, which Sarama 1.22 leaves at -1",
-};
+const expectedFailures: Record<string, string> = {};
 
 // APIs a scenario cannot do without. When a cell fails and one of these is not advertised, that is named as the cause
 // (librdkafka, for one, never sends an API the broker does not advertise: it just waits).

@@ -29,6 +29,7 @@ import {
   readProduceBatch,
   recompressBatch,
   setLogAppendTime,
+  setMaxTimestamp,
   validateBatchForAppend,
 } from "../protocol/records/record-batch.ts";
 import { readProduceMessageSet } from "../protocol/records/message-set.ts";
@@ -54,6 +55,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         const index = partitionData.index;
         if (!acksValid) return failed(index, ErrorCode.INVALID_REQUIRED_ACKS);
         if (!found || "errorCode" in found) return failed(index, found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        // Kafka refuses client appends to its internal topics; the coordinators write them directly.
+        if (found.topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${found.topic.name}`);
         const log = found.topic.partitions[index];
         if (!log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
@@ -144,6 +147,10 @@ function appendRecords(
     setLogAppendTime(batch, appendTime);
     info.maxTimestamp = appendTime;
     info.maxTimestampOffsetDelta = 0;
+  } else {
+    // Some producers (Sarama 1.22) leave the header's maxTimestamp at -1; Kafka stores the one it computed, and
+    // time lookups and retention depend on it. Rewrites (and re-CRCs) only when it differs.
+    setMaxTimestamp(batch, TimestampType.createTime, info.maxTimestamp);
   }
   let baseOffset: number;
   try {

@@ -1,5 +1,7 @@
 // DeleteTopics: v0–6
 // Behaviour:
+// - Internal topics (__consumer_offsets, …) are refused with INVALID_TOPIC_EXCEPTION; committed offsets of a
+//   deleted topic are dropped from every group.
 // - By name (v0–5 topicNames; v6 topics[].name) or by id (v6 topics[].topicId); unknown names get
 //   UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. The topic's logs are released at once; long polls
 //   on it answer with UNKNOWN_TOPIC_OR_PARTITION when they wake.
@@ -27,9 +29,14 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
       if (!topic) {
         return { name, topicId, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
       }
+      if (topic.isInternal) {
+        return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `Cannot delete internal topic ${topic.name}` };
+      }
       const logs = topic.partitions;
       broker.topics.delete(topic.name);
       for (const log of logs) broker.appendWaiters.notify(log);
+      // Committed offsets of a deleted topic go with it, as Kafka's coordinator drops them.
+      broker.groups.deleteTopicOffsets(topic.name);
       return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
     });
     return { throttleTimeMs: 0, responses };

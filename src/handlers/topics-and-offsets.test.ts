@@ -120,3 +120,45 @@ describe("ListOffsets", () => {
     expect(unknown.topics[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 });
+
+describe("Produce stores the max timestamp it computed", () => {
+  // Regression: Sarama 1.22 sends batches whose header maxTimestamp is -1. kgate kept it, so ListOffsets by time
+  // skipped those batches (answering -1) and, after a restart of the file log, retention took the segments for
+  // ancient and deleted them. Kafka's LogValidator writes the computed maxTimestamp into the batch.
+  test("a batch whose header says maxTimestamp -1 is found by time and stored with its real maximum", async () => {
+    const batch = buildRecordBatch({ records: [100, 300, 200].map((timestamp) => ({ key: null, value: new Uint8Array(1), timestamp })) });
+    const view = new DataView(batch.buffer, batch.byteOffset);
+    view.setBigInt64(35, -1n); // maxTimestamp, as Sarama 1.22 leaves it
+    const { crc32c } = await import("../protocol/records/crc32c.ts");
+    view.setUint32(17, crc32c(batch.subarray(21)));
+    const produced = await call(0, 3, { acks: 1, timeoutMs: 1000, topicData: [{ name: "sarama-like", partitionData: [{ index: 0, records: batch }] }] });
+    expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const found = await call(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: "sarama-like", partitions: [{ partitionIndex: 0, timestamp: 250n }] }] });
+    expect(found.topics[0].partitions[0]).toMatchObject({ offset: 1n, timestamp: 300n });
+    const read = server.broker.topics.get("sarama-like")!.partitions[0]!.read(0, 1 << 20, true);
+    const stored = read.batches[0]!;
+    expect(new DataView(stored.buffer, stored.byteOffset).getBigInt64(35)).toBe(300n);
+    read.release?.();
+  });
+});
+
+describe("internal topics and deleted topics' offsets", () => {
+  test("clients cannot produce to or delete __consumer_offsets; deleting a topic drops its committed offsets", async () => {
+    await call(19, 7, { topics: [{ name: "committed", numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+    const commit = await call(8, 2, { groupId: "simple", generationIdOrMemberEpoch: -1, memberId: "", retentionTimeMs: -1n, topics: [{ name: "committed", partitions: [{ partitionIndex: 0, committedOffset: 42n, committedMetadata: null }] }] });
+    expect(commit.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const fetchCommitted = async () =>
+      (await call(9, 1, { groupId: "simple", topics: [{ name: "committed", partitionIndexes: [0] }] })).topics[0].partitions[0].committedOffset;
+    expect(await fetchCommitted()).toBe(42n);
+
+    const batch = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(1), timestamp: 1 }] });
+    const produced = await call(0, 9, { acks: 1, timeoutMs: 1000, topicData: [{ name: "__consumer_offsets", partitionData: [{ index: 0, records: batch }] }] });
+    expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const deleteInternal = await call(20, 1, { topicNames: ["__consumer_offsets"], timeoutMs: 1000 });
+    expect(deleteInternal.responses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+
+    await call(20, 1, { topicNames: ["committed"], timeoutMs: 1000 });
+    await call(19, 7, { topics: [{ name: "committed", numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+    expect(await fetchCommitted()).toBe(-1n);
+  });
+});
