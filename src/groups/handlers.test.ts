@@ -6,12 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { ByteWriter } from "../protocol/byte-writer.ts";
-import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
+import { RawClient } from "../../test/helpers/raw-client.ts";
 import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
 
 let server: TestServer;
 let client: RawClient;
-let correlationId = 0;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -24,15 +23,7 @@ afterAll(async () => {
   await server[Symbol.asyncDispose]();
 });
 
-async function call(apiKey: number, version: number, body: object): Promise<any> {
-  const id = ++correlationId;
-  client.write(requestFrame(apiKey, version, id, body));
-  const frame = await client.nextFrame(5_000);
-  expect(frame).not.toBeNull();
-  const response = decodeResponse(apiKey, version, frame!);
-  expect(response.correlationId).toBe(id);
-  return response.body;
-}
+const call = (apiKey: number, version: number, body: object): Promise<any> => client.call(apiKey, version, body);
 
 function subscription(topics: string[]): Uint8Array {
   const writer = new ByteWriter(64);

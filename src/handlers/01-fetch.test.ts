@@ -4,13 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { buildRecordBatch, splitBatches } from "../protocol/records/record-batch.ts";
-import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
+import { RawClient, requestFrame } from "../../test/helpers/raw-client.ts";
 import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
 
 const FETCH_VERSION = 12;
 let server: TestServer;
 let client: RawClient;
-let correlationId = 0;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -21,14 +20,7 @@ afterAll(async () => {
   await server[Symbol.asyncDispose]();
 });
 
-async function call(apiKey: number, version: number, body: object): Promise<any> {
-  const id = ++correlationId;
-  client.write(requestFrame(apiKey, version, id, body));
-  const frame = await client.nextFrame(10_000);
-  const response = decodeResponse(apiKey, version, frame!);
-  expect(response.correlationId).toBe(id);
-  return response.body;
-}
+const call = (apiKey: number, version: number, body: object): Promise<any> => client.call(apiKey, version, body);
 
 async function produce(topic: string, partition: number, values: number[]): Promise<void> {
   const batch = buildRecordBatch({ records: values.map((size) => ({ key: null, value: new Uint8Array(size), timestamp: 1 })) });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseConfig } from "../config.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { buildRecordBatch } from "../protocol/records/record-batch.ts";
-import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
+import { RawClient } from "../../test/helpers/raw-client.ts";
 import { startTestServer } from "../../test/helpers/server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "kgate-delete-records-"));
@@ -18,18 +18,13 @@ function fileConfig() {
   return parseConfig(["--data", dataDir, "--listen", "127.0.0.1:0"], {})!;
 }
 
-async function call(client: RawClient, apiKey: number, version: number, body: object): Promise<any> {
-  client.write(requestFrame(apiKey, version, 1, body));
-  return decodeResponse(apiKey, version, (await client.nextFrame(5_000))!).body;
-}
-
 test("DeleteRecords moves the log start offset, durably", async () => {
   {
     await using server = await startTestServer(fileConfig());
     const client = await RawClient.connect(server.port);
     for (let i = 0; i < 5; i++) {
       const records = buildRecordBatch({ records: [{ value: Buffer.from(`v${i}`) }, { value: Buffer.from(`w${i}`) }] });
-      const produced = await call(client, 0, 9, {
+      const produced = await client.call(0, 9, {
         transactionalId: null,
         acks: -1,
         timeoutMs: 5_000,
@@ -37,7 +32,7 @@ test("DeleteRecords moves the log start offset, durably", async () => {
       });
       expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     }
-    const deleted = await call(client, 21, 2, {
+    const deleted = await client.call(21, 2, {
       topics: [
         { name: "dr", partitions: [{ partitionIndex: 0, offset: 4n }, { partitionIndex: 1, offset: 0n }] },
         { name: "missing", partitions: [{ partitionIndex: 0, offset: 0n }] },
@@ -48,22 +43,22 @@ test("DeleteRecords moves the log start offset, durably", async () => {
     expect(deleted.topics[0].partitions[1].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(deleted.topics[1].partitions[0]).toMatchObject({ lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
 
-    const beyond = await call(client, 21, 0, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: 11n }] }], timeoutMs: 1_000 });
+    const beyond = await client.call(21, 0, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: 11n }] }], timeoutMs: 1_000 });
     expect(beyond.topics[0].partitions[0].errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
-    const backwards = await call(client, 21, 1, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: 2n }] }], timeoutMs: 1_000 });
+    const backwards = await client.call(21, 1, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: 2n }] }], timeoutMs: 1_000 });
     expect(backwards.topics[0].partitions[0]).toMatchObject({ lowWatermark: 4n, errorCode: ErrorCode.NONE });
     client.close();
   }
   {
     await using server = await startTestServer(fileConfig());
     const client = await RawClient.connect(server.port);
-    const offsets = await call(client, 2, 7, {
+    const offsets = await client.call(2, 7, {
       replicaId: -1,
       isolationLevel: 0,
       topics: [{ name: "dr", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2n }] }],
     });
     expect(offsets.topics[0].partitions[0].offset).toBe(4n);
-    const toEnd = await call(client, 21, 2, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: -1n }] }], timeoutMs: 1_000 });
+    const toEnd = await client.call(21, 2, { topics: [{ name: "dr", partitions: [{ partitionIndex: 0, offset: -1n }] }], timeoutMs: 1_000 });
     expect(toEnd.topics[0].partitions[0]).toMatchObject({ lowWatermark: 10n, errorCode: ErrorCode.NONE });
     client.close();
   }

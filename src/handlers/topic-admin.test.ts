@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { parseConfig } from "../config.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
-import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
+import { RawClient } from "../../test/helpers/raw-client.ts";
 import { startTestServer } from "../../test/helpers/server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "kgate-topic-admin-"));
@@ -16,11 +16,6 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function fileConfig() {
   return parseConfig(["--data", dataDir, "--listen", "127.0.0.1:0"], {})!;
-}
-
-async function call(client: RawClient, apiKey: number, version: number, body: object): Promise<any> {
-  client.write(requestFrame(apiKey, version, 1, body));
-  return decodeResponse(apiKey, version, (await client.nextFrame(5_000))!).body;
 }
 
 test("partitions and topic configs change over the protocol and survive a restart", async () => {
@@ -53,7 +48,7 @@ test("partitions and topic configs change over the protocol and survive a restar
     ).rejects.toThrow();
 
     const client = await RawClient.connect(server.port);
-    const incremental = await call(client, 44, 1, {
+    const incremental = await client.call(44, 1, {
       resources: [
         {
           resourceType: 2,
@@ -73,7 +68,7 @@ test("partitions and topic configs change over the protocol and survive a restar
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       ErrorCode.INVALID_CONFIG,
     ]);
-    const withSynonyms = await call(client, 32, 4, {
+    const withSynonyms = await client.call(32, 4, {
       resources: [{ resourceType: 2, resourceName: "admin", configurationKeys: ["cleanup.policy"] }],
       includeSynonyms: true,
       includeDocumentation: false,

@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { buildRecordBatch } from "../protocol/records/record-batch.ts";
 import { isZeroUuid } from "../protocol/messages/encodable.ts";
-import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
+import { RawClient } from "../../test/helpers/raw-client.ts";
 import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
 
 let server: TestServer;
 let client: RawClient;
-let correlationId = 0;
 
 beforeAll(async () => {
   server = await startTestServer({ defaultPartitions: 2 });
@@ -21,13 +20,7 @@ afterAll(async () => {
   await server[Symbol.asyncDispose]();
 });
 
-async function call(apiKey: number, version: number, body: object): Promise<any> {
-  const id = ++correlationId;
-  client.write(requestFrame(apiKey, version, id, body));
-  const response = decodeResponse(apiKey, version, (await client.nextFrame(5_000))!);
-  expect(response.correlationId).toBe(id);
-  return response.body;
-}
+const call = (apiKey: number, version: number, body: object): Promise<any> => client.call(apiKey, version, body);
 
 describe("Metadata", () => {
   test("auto-creates with the default partition count, unless the client (v4+) or the broker says no", async () => {

@@ -59,6 +59,19 @@ export class RawClient {
     return this.closed;
   }
 
+  private correlationId = 0;
+
+  /** Sends one request built with the generated codecs and decodes its answer, checking the correlation id. */
+  async call(apiKey: number, version: number, body: object, timeoutMs = 10_000): Promise<any> {
+    const id = ++this.correlationId;
+    this.write(requestFrame(apiKey, version, id, body));
+    const frame = await this.nextFrame(timeoutMs);
+    if (frame === null) throw new Error(`no answer to API ${apiKey} v${version} within ${timeoutMs} ms`);
+    const response = decodeResponse(apiKey, version, frame);
+    if (response.correlationId !== id) throw new Error(`answer carries correlation id ${response.correlationId}, want ${id}`);
+    return response.body;
+  }
+
   close(): void {
     this.socket.end();
   }
