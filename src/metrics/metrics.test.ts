@@ -47,3 +47,21 @@ test("the gateway counts requests by API and version, bytes and connections", as
   expect(metrics.bytesOut.get()).toBeGreaterThan(0);
   client.close();
 });
+
+test("/metrics, /health and /ready are served on the HTTP listener next to the registry", async () => {
+  await using server = await startTestServer({ registryListen: { host: "127.0.0.1", port: 0 } });
+  const base = `http://127.0.0.1:${server.registry!.server.port}`;
+  const client = await RawClient.connect(server.port);
+  client.write(requestFrame(3, 12, 1, { topics: null }));
+  await client.nextFrame();
+  const metrics = await fetch(`${base}/metrics`);
+  expect(metrics.status).toBe(200);
+  const text = await metrics.text();
+  expect(text).toContain('kgate_requests_total{api="Metadata",version="12"} 1');
+  expect(text).toMatch(/kgate_process_memory_bytes\{kind="rss"\} \d+/);
+  expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: "ok" });
+  expect((await fetch(`${base}/ready`)).status).toBe(200);
+  // The registry's own paths still answer.
+  expect(await (await fetch(`${base}/subjects`)).json()).toEqual([]);
+  client.close();
+});

@@ -320,14 +320,24 @@ export interface RegistryServer {
   stop(): void;
 }
 
+/** Paths the gateway serves on the same listener (/metrics, /health, /ready); null passes to the registry. */
+export type OperationsRoute = (request: Request) => Response | null;
+
 /** Serves the REST API for the store on host:port (port 0: an ephemeral one). */
-export function startRegistryServer(store: SchemaStore, topics: TopicStore | null, host: string, port: number, decoders = new PayloadDecoders(store)): RegistryServer {
+export function startRegistryServer(
+  store: SchemaStore,
+  topics: TopicStore | null,
+  host: string,
+  port: number,
+  decoders = new PayloadDecoders(store),
+  operationsRoute: OperationsRoute = () => null,
+): RegistryServer {
   const context: RegistryContext = { store, topics, decoders };
   const server: Server<undefined> = Bun.serve({
     hostname: host,
     port,
     maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
-    fetch: (request) => handleRegistryRequest(context, request),
+    fetch: (request) => operationsRoute(request) ?? handleRegistryRequest(context, request),
     error: (error) => errorResponse(errors.storeError(error.message)),
   });
   return {

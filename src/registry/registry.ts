@@ -2,7 +2,7 @@
 
 import type { TopicStore } from "../metadata/topic-store.ts";
 import { log } from "../util/logger.ts";
-import { startRegistryServer, type RegistryServer } from "./http.ts";
+import { startRegistryServer, type OperationsRoute, type RegistryServer } from "./http.ts";
 import { createRecordValidator, PayloadDecoders, type RecordValidator } from "./record-validation.ts";
 import { SchemaStore } from "./store.ts";
 
@@ -15,11 +15,11 @@ export interface SchemaRegistry {
 }
 
 /** Replays `_schemas` from the broker's topics and starts the REST API (throws when the address is taken). */
-export function startSchemaRegistry(topics: TopicStore, host: string, port: number): SchemaRegistry {
+export function startSchemaRegistry(topics: TopicStore, host: string, port: number, operationsRoute?: OperationsRoute): SchemaRegistry {
   const store = new SchemaStore(topics);
   store.load();
   const decoders = new PayloadDecoders(store);
-  const server = startRegistryServer(store, topics, host, port, decoders);
+  const server = startRegistryServer(store, topics, host, port, decoders, operationsRoute);
   log.info("schema registry up", { listen: `${server.host}:${server.port}` });
   return { store, server, recordValidator: createRecordValidator(store, decoders), stop: () => server.stop() };
 }

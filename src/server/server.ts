@@ -97,7 +97,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   let registry: SchemaRegistry | null = null;
   if (config.registryListen) {
     try {
-      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port);
+      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, operationsRoute(broker));
       attachRecordValidator(broker, registry.recordValidator);
     } catch (error) {
       listener.stop(true);
@@ -124,5 +124,26 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       connections.clear();
       listener.stop(true);
     },
+  };
+}
+
+/** /metrics (Prometheus), /health (the process serves) and /ready (log recovered, listener up) on the HTTP listener. */
+function operationsRoute(broker: Broker): (request: Request) => Response | null {
+  const { metrics } = broker;
+  for (const kind of ["rss", "heapUsed", "external", "arrayBuffers"] as const) {
+    metrics.memory.collect(() => process.memoryUsage()[kind], { kind });
+  }
+  return (request) => {
+    if (request.method !== "GET") return null;
+    switch (new URL(request.url).pathname) {
+      case "/metrics":
+        return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      case "/health":
+        return Response.json({ status: "ok" });
+      case "/ready":
+        // The Kafka listener is up and the log recovered before the HTTP listener starts; closing means not ready.
+        return broker.closing ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({ status: "ready" });
+    }
+    return null;
   };
 }

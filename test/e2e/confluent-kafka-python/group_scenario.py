@@ -88,7 +88,7 @@ def main():
 
     total = 600
     produce(0, total)
-    check(drain_until(lambda: len(seen) == total and disjoint_cover("abc"), 60), "three members consume the first 600 records, partitions split among all three")
+    check(drain_until(lambda: len(seen) == total and disjoint_cover("abc"), 90), "three members consume the first 600 records, partitions split among all three")
     check(all(count == 1 for count in seen.values()), "no record delivered twice while all members live")
     check(all(len(assigned[name]) == 2 for name in "abc"), "each of three members holds two of six partitions")
 
