@@ -1,7 +1,7 @@
 // OffsetCommit: v0–9
 // Behaviour (src/groups/coordinator.ts, Kafka's handleCommitOffsets):
 // - Offsets (with leader epoch, metadata and commit time) go to __consumer_offsets as one record batch per request
-//   and are answered once appended.
+//   and are answered once appended and, with --flush always, fsynced (COORDINATOR_NOT_AVAILABLE if that fails).
 // - Simple consumers and tools (generation -1, empty member id) may commit to an unknown or Empty group; members
 //   must match the group's member id / group.instance.id and generation: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 //   FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (CompletingRebalance); a known generation for an unknown group is
@@ -59,15 +59,25 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
             groupInstanceId: request.groupInstanceId,
             offsets,
           });
-    return {
+    const respond = (storeErrorCode: number | null) => ({
       throttleTimeMs: 0,
       topics: request.topics.map(({ name, partitions }, topicIndex) => ({
         name,
         partitions: partitions.map(({ partitionIndex }, partitionIndex2) => {
           const slot = slots[topicIndex]![partitionIndex2]!;
-          return { partitionIndex, errorCode: "errorCode" in slot ? slot.errorCode : errors[slot.index]! };
+          const errorCode = "errorCode" in slot ? slot.errorCode : errors[slot.index]!;
+          return { partitionIndex, errorCode: errorCode === ErrorCode.NONE && storeErrorCode !== null ? storeErrorCode : errorCode };
         }),
       })),
-    };
+    });
+    // A commit is answered once it is on stable storage (with --flush always), sharing the log's group fsync.
+    const syncs = (broker.topics.get(OFFSETS_TOPIC)?.partitions ?? []).map((log) => log.sync?.() ?? null).filter((sync) => sync !== null);
+    if (syncs.length === 0) return respond(null);
+    return Promise.all(syncs).then(
+      () => respond(null),
+      () => respond(ErrorCode.COORDINATOR_NOT_AVAILABLE),
+    );
   },
 };
+
+const OFFSETS_TOPIC = "__consumer_offsets";
