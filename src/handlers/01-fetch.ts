@@ -78,7 +78,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       const logs = plan.partitions.flatMap((entry) => broker.topics.get(entry.topicName)?.partitions[entry.partition] ?? []);
       const waitForAppend = () => {
         cancelWait = broker.appendWaiters.wait(logs, () => {
-          if (broker.closing || collectedBytes(broker, apiVersion, plan, request.maxBytes) >= request.minBytes) finish();
+          if (broker.closing || hasMinBytes(broker, apiVersion, plan, request)) finish();
           else waitForAppend();
         });
       };
@@ -204,11 +204,22 @@ function isZstd(batch: Uint8Array): boolean {
   return (batch[ATTRIBUTES_OFFSET + 1]! & COMPRESSION_MASK) === Compression.zstd;
 }
 
-/** Bytes a fetch would return now, without building the response (long-poll wake-ups). */
-function collectedBytes(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number): number {
-  const collected = collect(broker, apiVersion, plan, maxBytes, false, true);
+/**
+ * Whether a woken long poll now has its minBytes. With minBytes ≤ 1 (what most clients send) one new record is enough,
+ * and the offsets tell that without reading; larger asks read the batches to count them.
+ */
+function hasMinBytes(broker: Broker, apiVersion: number, plan: FetchPlan, request: FetchRequest): boolean {
+  if (request.minBytes <= 1) {
+    const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
+    return plan.partitions.some((entry) => {
+      const topic = useTopicIds ? broker.topics.getById(entry.topicId) : broker.topics.get(entry.topicName);
+      const log = topic?.partitions[entry.partition];
+      return log === undefined || log.highWatermark > entry.fetchOffset;
+    });
+  }
+  const collected = collect(broker, apiVersion, plan, request.maxBytes, false, true);
   releaseReads(collected);
-  return collected.bytes;
+  return collected.bytes >= request.minBytes;
 }
 
 function emptyPartition(
