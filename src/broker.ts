@@ -11,6 +11,9 @@ import { TopicStore, type PartitionLogFactory, type Topic } from "./metadata/top
 import { ErrorCode } from "./protocol/error-codes.ts";
 import { createGatewayMetrics } from "./metrics/metrics.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
+import { ProducerStates } from "./transactions/producer-states.ts";
+import { TransactionCoordinator, type TransactionSettings } from "./transactions/transaction-coordinator.ts";
+import { TRANSACTION_STATE_TOPIC } from "./transactions/transaction-log.ts";
 
 export class Broker {
   readonly topics: TopicStore;
@@ -20,11 +23,31 @@ export class Broker {
   /** Set by close(): parked long polls answer with what they have. */
   closing = false;
   private groupCoordinator: GroupCoordinator | null = null;
+  /** Idempotent and transactional producer state per partition, replayed from each log on first use. */
+  readonly producerStates = new ProducerStates();
+  private transactionCoordinator: TransactionCoordinator | null = null;
+  /** Overrides of the transaction coordinator's defaults (tests shorten timeouts). */
+  transactionSettings: Partial<TransactionSettings> = {};
 
   /** Consumer groups and committed offsets; created on first use, after the topics (and __consumer_offsets) are back. */
   get groups(): GroupCoordinator {
     this.groupCoordinator ??= new GroupCoordinator(this.topics, { appendWaiters: this.appendWaiters });
     return this.groupCoordinator;
+  }
+
+  /**
+   * Producer ids and transactions; created on first use, or at start when __transaction_state exists, so that a
+   * transaction prepared before a restart is finished and an open one times out even if no producer comes back.
+   */
+  get transactions(): TransactionCoordinator {
+    this.transactionCoordinator ??= new TransactionCoordinator(
+      this.topics,
+      this.producerStates,
+      () => this.groups,
+      this.appendWaiters,
+      this.transactionSettings,
+    );
+    return this.transactionCoordinator;
   }
 
   /** The data folder's logs when the broker keeps files (config.dataDir set and no factory given), else null. */
@@ -49,6 +72,7 @@ export class Broker {
     this.topics = new TopicStore(fileLogs.createLog, { onChange: (store) => catalog.save(store) });
     for (const stored of catalog.load()) this.topics.restore(stored);
     catalog.save(this.topics);
+    if (this.topics.get(TRANSACTION_STATE_TOPIC)) void this.transactions;
     logger.info("data folder opened", {
       data: config.dataDir,
       flush: config.flush.mode === "interval" ? `interval=${config.flush.intervalMs}` : config.flush.mode,
@@ -72,6 +96,7 @@ export class Broker {
     this.closing = true;
     this.appendWaiters.wakeAll();
     this.groupCoordinator?.close();
+    this.transactionCoordinator?.close();
     for (const topic of this.topics.list()) for (const log of topic.partitions) log.close();
     this.fileLogs?.close();
   }

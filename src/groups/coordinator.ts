@@ -856,6 +856,31 @@ export class GroupCoordinator {
     return errors;
   }
 
+  /**
+   * Kafka's validateTransactionalOffsetCommit (TxnOffsetCommit v3+): a member and generation, when given, must be the
+   * group's current ones; an unknown group takes commits (a producer committing for a simple consumer).
+   */
+  validateTransactionalCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    this.ensureLoaded();
+    const group = this.groups.get(groupId);
+    if (!group || (generationId < 0 && memberId.length === 0 && groupInstanceId === null)) return ErrorCode.NONE;
+    if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const memberError = this.validateCurrentMember(group, memberId, groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return memberError;
+    return generationId === group.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+  }
+
+  /** The offsets of a committed transaction, applied without member checks (Kafka applies them on the marker). */
+  commitTransactionalOffsets(groupId: string, offsets: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string }[]): void {
+    this.ensureLoaded();
+    if (!this.groups.has(groupId)) this.groups.set(groupId, this.newGroup(groupId));
+    const commitTimestamp = Date.now();
+    this.offsets.commit(
+      groupId,
+      offsets.map(({ topic, partition, offset, leaderEpoch, metadata }) => ({ topic, partition, value: { offset, leaderEpoch, metadata, commitTimestamp } })),
+    );
+  }
+
   /** Kafka's validateOffsetCommit (non-transactional). */
   private validateOffsetCommit(group: Group, input: CommitInput): number {
     if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;

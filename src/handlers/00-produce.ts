@@ -13,7 +13,10 @@
 // - Unknown topics are auto-created when allowed; acks must be 0, 1 or -1; acks=0 gets no response (trap 6).
 // - Single node: acks=1 is answered after the append (write), acks=-1 after the log's sync (fsync with --flush
 //   always; KAFKA_STORAGE_ERROR when it fails).
-// Not emulated yet: idempotent/transactional producer state (InitProducerId is not advertised).
+// - Idempotent/transactional batches (producer id ≥ 0) go through the partition's producer state
+//   (src/transactions/producer-state.ts): a duplicate of one of the producer's last five batches is answered with
+//   its original offset and not stored again; epoch and sequence errors as Kafka; a transactional batch needs its
+//   partition in the producer's open transaction (INVALID_TXN_STATE otherwise, as Kafka 3.6+ verifies).
 // Version notes: v2 adds logAppendTimeMs, v5 logStartOffset, v8 recordErrors/errorMessage, v9 flexible,
 // v10 currentLeader/nodeEndpoints tagged fields (left at defaults: this node always leads).
 
@@ -61,7 +64,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (!log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
         const targetCodec = codecForCompressionType(found.topic.configs.get("compression.type"));
-        return appendRecords(broker, log, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
+        return appendRecords(broker, log, found.topic.name, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
       });
       return { name: topicData.name, topicId: found && !("errorCode" in found) ? found.topic.topicId : undefined, partitionResponses };
     });
@@ -113,6 +116,7 @@ function producedBatch(records: Uint8Array, apiVersion: number): { ok: true; bat
 function appendRecords(
   broker: Broker,
   log: PartitionLog,
+  topicName: string,
   index: number,
   records: Uint8Array | null,
   apiVersion: number,
@@ -152,6 +156,17 @@ function appendRecords(
     // time lookups and retention depend on it. Rewrites (and re-CRCs) only when it differs.
     setMaxTimestamp(batch, TimestampType.createTime, info.maxTimestamp);
   }
+  const producerState = result.info.producerId >= 0 ? broker.producerStates.of(log) : null;
+  if (producerState) {
+    const check = producerState.checkAppend(result.info);
+    // A retried batch already stored: answered with its original offset, not stored again.
+    if (check.kind === "duplicate") return appended(index, check.firstOffset, -1, log);
+    if (check.kind === "error") return failed(index, check.errorCode, check.message);
+    if (result.info.transactional) {
+      const errorCode = broker.transactions.checkTransactionalProduce(result.info.producerId, result.info.producerEpoch, topicName, index);
+      if (errorCode !== ErrorCode.NONE) return failed(index, errorCode, `partition ${topicName}-${index} is not in an open transaction of producer ${result.info.producerId}`);
+    }
+  }
   let baseOffset: number;
   try {
     baseOffset = log.append(batch, info).baseOffset;
@@ -159,7 +174,12 @@ function appendRecords(
     if (!(error instanceof StorageError)) throw error;
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, error.message);
   }
+  producerState?.onAppend(result.info, baseOffset, Date.now());
   broker.appendWaiters.notify(log);
+  return appended(index, baseOffset, appendTime, log);
+}
+
+function appended(index: number, baseOffset: number, appendTime: number, log: PartitionLog): PartitionResponse {
   return {
     index,
     errorCode: ErrorCode.NONE,

@@ -5,8 +5,9 @@
 //   returned whole even when it alone is larger (KIP-74, trap 13).
 // - Long poll: with fewer than minBytes available the answer waits up to maxWaitMs (capped by
 //   limits.fetchMaxWaitMsMax) and is sent as soon as an append brings enough (trap 17).
-// - highWatermark = lastStableOffset = log end (single node, no transactions yet), logStartOffset; read_committed
-//   gets an empty abortedTransactions list, read_uncommitted null (trap 14).
+// - highWatermark = log end (single node); lastStableOffset = the first offset of the oldest open transaction, else
+//   the high watermark (trap 14). read_committed reads stop at the last stable offset and get the aborted
+//   transactions overlapping what they read (clients drop those records); read_uncommitted gets null there.
 // - Offsets outside [logStartOffset, highWatermark] get OFFSET_OUT_OF_RANGE (trap 15).
 // - Fetch sessions (KIP-227): full and incremental, with FETCH_SESSION_ID_NOT_FOUND and
 //   INVALID_FETCH_SESSION_EPOCH; incremental answers leave out partitions with nothing new.
@@ -23,7 +24,7 @@ import { ErrorCode } from "../protocol/error-codes.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
 import type { FetchRequest, FetchResponse } from "../protocol/messages/01-fetch.ts";
 import { uuidToString } from "../metadata/uuid.ts";
-import { ATTRIBUTES_OFFSET, COMPRESSION_MASK, Compression } from "../protocol/records/record-batch.ts";
+import { ATTRIBUTES_OFFSET, COMPRESSION_MASK, Compression, readBaseOffset, readLastOffsetDelta } from "../protocol/records/record-batch.ts";
 import { downConvertBatches } from "../protocol/records/message-set.ts";
 import { FINAL_EPOCH, INITIAL_EPOCH, sessionPartitionKey, type FetchSession, type SessionPartition } from "./fetch-sessions.ts";
 import type { ApiHandler } from "./handler.ts";
@@ -176,25 +177,43 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
       result.failed = true;
       continue;
     }
+    const producerState = broker.producerStates.of(log);
+    const lastStableOffset = producerState.lastStableOffset(highWatermark);
+    // read_committed reads stop at the last stable offset: nothing of a still-open transaction goes out.
+    const readEnd = readCommitted ? lastStableOffset : highWatermark;
     const budget = Math.min(entry.partitionMaxBytes, maxBytes - result.bytes);
     let records = EMPTY_RECORDS;
-    if (budget > 0 || result.bytes === 0) {
+    let abortedTransactions: PartitionResponse["abortedTransactions"] = readCommitted ? [] : null;
+    if ((budget > 0 || result.bytes === 0) && entry.fetchOffset < readEnd) {
       const read = log.read(entry.fetchOffset, Math.max(budget, 0), result.bytes === 0);
       if (read.release) result.releases.push(read.release);
-      if (apiVersion < ZSTD_VERSION_MIN && read.batches.some(isZstd)) {
-        const response = emptyPartition(entry.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, highWatermark, logStartOffset, readCommitted);
+      let batches = read.batches;
+      let bytes = read.bytes;
+      if (readEnd < highWatermark) {
+        batches = batches.filter((batch) => readBaseOffset(batch) < readEnd);
+        if (batches.length !== read.batches.length) bytes = batches.reduce((sum, batch) => sum + batch.length, 0);
+      }
+      if (apiVersion < ZSTD_VERSION_MIN && batches.some(isZstd)) {
+        const response = emptyPartition(entry.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, highWatermark, logStartOffset, readCommitted, lastStableOffset);
         result.partitions.push({ entry, response });
         result.failed = true;
         continue;
       }
+      if (readCommitted && batches.length > 0) {
+        const last = batches[batches.length - 1]!;
+        abortedTransactions = producerState.abortedTransactions(entry.fetchOffset, readBaseOffset(last) + readLastOffsetDelta(last) + 1).map(
+          ({ producerId, firstOffset }) => ({ producerId: BigInt(producerId), firstOffset: BigInt(firstOffset) }),
+        );
+      }
       if (countOnly) records = EMPTY_RECORDS;
       else if (apiVersion <= MESSAGE_SET_VERSION_MAX) {
-        records = downConvertBatches(read.batches, apiVersion <= MAGIC_V0_VERSION_MAX ? 0 : 1, entry.fetchOffset);
-      } else records = joinViews(read.batches, read.bytes);
-      result.bytes += read.bytes;
+        records = downConvertBatches(batches, apiVersion <= MAGIC_V0_VERSION_MAX ? 0 : 1, entry.fetchOffset);
+      } else records = joinViews(batches, bytes);
+      result.bytes += bytes;
     }
-    const response = emptyPartition(entry.partition, ErrorCode.NONE, highWatermark, logStartOffset, readCommitted);
+    const response = emptyPartition(entry.partition, ErrorCode.NONE, highWatermark, logStartOffset, readCommitted, lastStableOffset);
     response.records = records;
+    response.abortedTransactions = abortedTransactions;
     result.partitions.push({ entry, response });
   }
   return result;
@@ -214,10 +233,12 @@ function hasMinBytes(broker: Broker, apiVersion: number, plan: FetchPlan, reques
     return plan.partitions.some((entry) => {
       const topic = useTopicIds ? broker.topics.getById(entry.topicId) : broker.topics.get(entry.topicName);
       const log = topic?.partitions[entry.partition];
-      return log === undefined || log.highWatermark > entry.fetchOffset;
+      if (log === undefined) return true;
+      const readEnd = request.isolationLevel === READ_COMMITTED ? broker.producerStates.lastStableOffset(log) : log.highWatermark;
+      return readEnd > entry.fetchOffset;
     });
   }
-  const collected = collect(broker, apiVersion, plan, request.maxBytes, false, true);
+  const collected = collect(broker, apiVersion, plan, request.maxBytes, request.isolationLevel === READ_COMMITTED, true);
   releaseReads(collected);
   return collected.bytes >= request.minBytes;
 }
@@ -228,12 +249,13 @@ function emptyPartition(
   highWatermark: number,
   logStartOffset: number,
   readCommitted: boolean,
+  lastStableOffset = highWatermark,
 ): PartitionResponse {
   return {
     partitionIndex,
     errorCode,
     highWatermark: BigInt(highWatermark),
-    lastStableOffset: BigInt(highWatermark),
+    lastStableOffset: BigInt(lastStableOffset),
     logStartOffset: BigInt(logStartOffset),
     abortedTransactions: readCommitted ? [] : null,
     preferredReadReplica: -1,

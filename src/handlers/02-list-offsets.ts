@@ -1,6 +1,6 @@
 // ListOffsets: v0–8
 // Behaviour:
-// - Timestamp -1 latest (the last stable offset for read_committed, equal to the high watermark here), -2 earliest
+// - Timestamp -1 latest (the last stable offset for read_committed, the high watermark otherwise), -2 earliest
 //   (log start), -3 the record with the largest timestamp (v7+, KIP-734), -4 earliest local (v8+: all data is
 //   local, so the log start); t ≥ 0: the first offset whose timestamp ≥ t, or offset -1 when none.
 // - v0 answers with oldStyleOffsets, at most maxNumOffsets of them: [log end] or [log start].
@@ -21,6 +21,7 @@ const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LEADER_EPOCH = 0;
+const READ_COMMITTED = 1;
 
 export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: 2,
@@ -39,7 +40,8 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
           const offsets = partition.maxNumOffsets > 0 ? [BigInt(offset)] : [];
           return { partitionIndex: partition.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: offsets };
         }
-        const found = lookUp(log, timestamp);
+        const latest = request.isolationLevel === READ_COMMITTED ? broker.producerStates.lastStableOffset(log) : log.highWatermark;
+        const found = lookUp(log, timestamp, latest);
         if (found === "invalid") return { partitionIndex: partition.partitionIndex, errorCode: ErrorCode.INVALID_REQUEST };
         return {
           partitionIndex: partition.partitionIndex,
@@ -55,10 +57,10 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   },
 };
 
-function lookUp(log: PartitionLog, timestamp: number): { offset: number; timestamp: number } | "invalid" {
+function lookUp(log: PartitionLog, timestamp: number, latest: number): { offset: number; timestamp: number } | "invalid" {
   switch (timestamp) {
     case LATEST:
-      return { offset: log.highWatermark, timestamp: -1 };
+      return { offset: latest, timestamp: -1 };
     case EARLIEST:
     case EARLIEST_LOCAL:
       return { offset: log.logStartOffset, timestamp: -1 };

@@ -4,7 +4,8 @@
 //   committed, including unknown groups and topics (trap 24).
 // - A null topic list (v2+) means every partition the group committed.
 // - v8+ asks for many groups at once (Groups) and answers per group.
-// Not emulated: requireStable (v7; no transactions, so no pending offsets), authorization, KIP-848 member checks (v9).
+// - requireStable (v7+): UNSTABLE_OFFSET_COMMIT for a partition an open transaction holds an offset for.
+// Not emulated: authorization, KIP-848 member checks (v9).
 // Version notes: v2 top-level errorCode and null topics; v3 throttleTimeMs; v5 committedLeaderEpoch; v6 flexible;
 // v7 requireStable; v8 batched groups; v9 memberId/memberEpoch; v10 topic ids (not advertised).
 
@@ -15,7 +16,7 @@ import type { ApiHandler } from "./handler.ts";
 
 const BATCHED_GROUPS_VERSION_MIN = 8;
 
-function fetchTopics(broker: Broker, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) {
+function fetchTopics(broker: Broker, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable: boolean) {
   const wanted = topics === null ? null : topics.map(({ name, partitionIndexes }) => ({ topic: name, partitions: partitionIndexes }));
   return broker.groups.fetchOffsets(groupId, wanted).map(({ topic, partitions }) => ({
     name: topic,
@@ -24,7 +25,8 @@ function fetchTopics(broker: Broker, groupId: string, topics: { name: string; pa
       committedOffset: BigInt(offset),
       committedLeaderEpoch: leaderEpoch,
       metadata,
-      errorCode: ErrorCode.NONE,
+      // A transaction holds an offset for this partition that it has not committed yet (KIP-447).
+      errorCode: requireStable && broker.transactions.hasPendingOffset(groupId, topic, partition) ? ErrorCode.UNSTABLE_OFFSET_COMMIT : ErrorCode.NONE,
     })),
   }));
 }
@@ -40,11 +42,11 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         throttleTimeMs: 0,
         groups: request.groups.map(({ groupId, topics }) => ({
           groupId,
-          topics: fetchTopics(broker, groupId, topics),
+          topics: fetchTopics(broker, groupId, topics, request.requireStable),
           errorCode: ErrorCode.NONE,
         })),
       };
     }
-    return { throttleTimeMs: 0, topics: fetchTopics(broker, request.groupId, request.topics), errorCode: ErrorCode.NONE };
+    return { throttleTimeMs: 0, topics: fetchTopics(broker, request.groupId, request.topics, request.requireStable), errorCode: ErrorCode.NONE };
   },
 };

@@ -1,9 +1,8 @@
 // FindCoordinator: v0–6
 // Behaviour:
-// - Group keys (key type 0): always this node at its advertised address; one node coordinates every group.
+// - Group keys (key type 0) and transactional ids (key type 1): always this node at its advertised address; one
+//   node coordinates every group and every transaction.
 // - v4+ batches keys (CoordinatorKeys) and answers one Coordinator per key; v0–3 carry one key and top-level fields.
-// - Transaction keys (type 1): COORDINATOR_NOT_AVAILABLE, a retriable error, until transactions exist, so a
-//   transactional producer fails with a clear timeout instead of sending transaction APIs this node does not serve.
 // - Share-group keys (type 2, v6) and unknown key types: INVALID_REQUEST.
 // Not emulated: authorization (GROUP/TRANSACTIONAL_ID_AUTHORIZATION_FAILED), other listeners.
 // Version notes: v1 keyType, errorMessage and throttleTimeMs; v3 flexible; v4 batched keys; v5 TRANSACTION_ABORTABLE
@@ -28,13 +27,10 @@ interface CoordinatorAnswer {
 
 function coordinatorFor(broker: Broker, keyType: number): CoordinatorAnswer {
   const { config } = broker;
-  if (keyType === KEY_TYPE_GROUP) {
+  if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
     return { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, errorCode: ErrorCode.NONE, errorMessage: null };
   }
-  const errorCode = keyType === KEY_TYPE_TRANSACTION ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
-  const errorMessage =
-    keyType === KEY_TYPE_TRANSACTION ? "transactions are not supported by this broker yet" : `unsupported coordinator key type ${keyType}`;
-  return { nodeId: -1, host: "", port: -1, errorCode, errorMessage };
+  return { nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported coordinator key type ${keyType}` };
 }
 
 export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {

@@ -84,12 +84,12 @@ describe("framing and ordering", () => {
     const response = decodeResponse(18, 3, (await client.nextFrame())!);
     const produce = response.body.apiKeys.find((api: { apiKey: number }) => api.apiKey === 0);
     expect(produce.minVersion).toBe(0);
-    // The advertised table, as the README lists it. InitProducerId is absent on purpose until idempotence exists
-    // (franz-go then skips idempotence; Java needs enable.idempotence=false).
+    // The advertised table, as the README lists it. EndTxn and TxnOffsetCommit stop below transaction version 2.
     const ranges = response.body.apiKeys.map((api: { apiKey: number; minVersion: number; maxVersion: number }) => `${api.apiKey}:${api.minVersion}-${api.maxVersion}`);
     expect(ranges).toEqual([
       "0:0-11", "1:0-17", "2:0-8", "3:0-13", "8:0-9", "9:0-9", "10:0-6", "11:0-9", "12:0-4", "13:0-5", "14:0-5",
-      "15:0-5", "16:0-5", "18:0-4", "19:0-7", "20:0-6", "21:0-2", "32:0-4", "33:0-2", "37:0-3", "42:0-2", "44:0-1", "47:0-0",
+      "15:0-5", "16:0-5", "18:0-4", "19:0-7", "20:0-6", "21:0-2", "22:0-5", "24:0-5", "25:0-4", "26:0-4", "28:0-4", "32:0-4", "33:0-2", "37:0-3", "42:0-2", "44:0-1", "47:0-0",
+      "61:0-0", "65:0-0", "66:0-2",
     ]);
     client.close();
   });

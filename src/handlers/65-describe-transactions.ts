@@ -1,0 +1,43 @@
+// DescribeTransactions: v0 — state, timeout, start time, producer id/epoch and partitions of each transactional id
+// (kafka-transactions.sh describe); TRANSACTIONAL_ID_NOT_FOUND for an unknown id.
+
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { DescribeTransactionsRequest, DescribeTransactionsResponse } from "../protocol/messages/65-describe-transactions.ts";
+import type { ApiHandler } from "./handler.ts";
+
+export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest, DescribeTransactionsResponse> = {
+  apiKey: 65,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(context, request) {
+    const { broker } = context;
+    return {
+      throttleTimeMs: 0,
+      transactionStates: request.transactionalIds.map((transactionalId) => {
+        const found = broker.transactions.describe(transactionalId);
+        if (!found) {
+          return {
+            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            transactionalId,
+            transactionState: "",
+            transactionTimeoutMs: 0,
+            transactionStartTimeMs: -1n,
+            producerId: -1n,
+            producerEpoch: -1,
+            topics: [],
+          };
+        }
+        return {
+          errorCode: ErrorCode.NONE,
+          transactionalId,
+          transactionState: found.state,
+          transactionTimeoutMs: found.timeoutMs,
+          transactionStartTimeMs: BigInt(found.startTimeMs),
+          producerId: BigInt(found.producerId),
+          producerEpoch: found.producerEpoch,
+          topics: found.partitions.map(({ topic, partitions }) => ({ topic, partitions })),
+        };
+      }),
+    };
+  },
+};
