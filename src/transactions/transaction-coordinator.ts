@@ -24,8 +24,8 @@ import { TransactionLog, type PendingOffset, type StoredTransaction, type Transa
 export interface TransactionSettings {
   /** Kafka's transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
   maxTimeoutMs: number;
-  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. */
-  timeoutCheckIntervalMs: number;
+  /** How often finished transactional ids are checked for expiry (open transactions time out on their own timers). */
+  expiryCheckIntervalMs: number;
   /** Kafka's transactional.id.expiration.ms: an idle, finished transactional id is forgotten after this long. */
   transactionalIdExpirationMs: number;
   /** Producer ids reserved (and written down) at a time, so a restart never hands one out twice. */
@@ -35,7 +35,7 @@ export interface TransactionSettings {
 export function defaultTransactionSettings(): TransactionSettings {
   return {
     maxTimeoutMs: 900_000,
-    timeoutCheckIntervalMs: 10_000,
+    expiryCheckIntervalMs: 3_600_000,
     transactionalIdExpirationMs: 7 * 24 * 3_600_000,
     producerIdBlockSize: 1_000,
   };
@@ -70,6 +70,8 @@ export interface TransactionDescription {
 interface Transaction extends StoredTransaction {
   /** A transition is being written: other requests get CONCURRENT_TRANSACTIONS. */
   busy: boolean;
+  /** Fires at startTimeMs + timeoutMs while the transaction is Ongoing. */
+  timeoutTimer?: ReturnType<typeof setTimeout>;
 }
 
 export class TransactionCoordinator {
@@ -101,14 +103,16 @@ export class TransactionCoordinator {
         void this.run(transaction, () => this.complete(transaction, transaction.state === "PrepareCommit"));
       }
     }
+    for (const transaction of this.transactions.values()) if (transaction.state === "Ongoing") this.scheduleTimeout(transaction);
     if (loaded.transactions.size > 0) log.info("loaded transactions", { transactions: loaded.transactions.size });
-    this.timer = setInterval(() => this.checkTimeouts(), this.settings.timeoutCheckIntervalMs);
+    this.timer = setInterval(() => this.expireTransactionalIds(), this.settings.expiryCheckIntervalMs);
     this.timer.unref?.();
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const transaction of this.transactions.values()) clearTimeout(transaction.timeoutTimer);
   }
 
   // --- InitProducerId -------------------------------------------------------------------------------------------
@@ -323,6 +327,7 @@ export class TransactionCoordinator {
 
   /** PrepareCommit/PrepareAbort, durable before any marker is written. */
   private async prepare(transaction: Transaction, commit: boolean): Promise<void> {
+    clearTimeout(transaction.timeoutTimer);
     transaction.state = commit ? "PrepareCommit" : "PrepareAbort";
     if (!commit) transaction.pendingOffsets = [];
     transaction.updateTimeMs = Date.now();
@@ -373,31 +378,40 @@ export class TransactionCoordinator {
 
   // --- Timeouts, expiry, admin ------------------------------------------------------------------------------------
 
-  /** Aborts transactions open longer than their timeout, fencing the producer with a new epoch (Kafka does the same). */
-  checkTimeouts(now = Date.now()): Promise<void>[] {
-    const running: Promise<void>[] = [];
-    if (this.closed) return running;
-    for (const transaction of [...this.transactions.values()]) {
-      if (transaction.busy) continue;
-      if (transaction.state === "Ongoing" && now - transaction.startTimeMs > transaction.timeoutMs) {
-        log.info("aborting a timed-out transaction", { transactionalId: transaction.transactionalId, producerId: transaction.producerId, timeoutMs: transaction.timeoutMs });
-        running.push(
-          this.run(transaction, async () => {
-            await this.bumpEpoch(transaction);
-            await this.prepare(transaction, false);
-            await this.complete(transaction, false);
-          }).catch((error: unknown) => log.warn("could not abort a timed-out transaction", { transactionalId: transaction.transactionalId, error })),
-        );
-      } else if (
-        (transaction.state === "Empty" || transaction.state === "CompleteCommit" || transaction.state === "CompleteAbort") &&
-        now - transaction.updateTimeMs > this.settings.transactionalIdExpirationMs
-      ) {
-        this.transactions.delete(transaction.transactionalId);
-        this.byProducerId.delete(transaction.producerId);
-        running.push(this.stateLog.deleteTransaction(transaction.transactionalId).catch(() => {}));
-      }
+  /** Arms the abort at the transaction's deadline (Kafka checks every 10 s; a timer per transaction is exact). */
+  private scheduleTimeout(transaction: Transaction): void {
+    clearTimeout(transaction.timeoutTimer);
+    const delayMs = Math.max(0, transaction.startTimeMs + transaction.timeoutMs - Date.now());
+    transaction.timeoutTimer = setTimeout(() => void this.abortIfTimedOut(transaction), delayMs);
+    transaction.timeoutTimer.unref?.();
+  }
+
+  /** Aborts a transaction open longer than its timeout, fencing the producer with a new epoch (as Kafka does). */
+  private async abortIfTimedOut(transaction: Transaction): Promise<void> {
+    if (this.closed || transaction.state !== "Ongoing") return;
+    if (transaction.busy || Date.now() - transaction.startTimeMs < transaction.timeoutMs) {
+      // A transition is being written, or the timer fired early: look again shortly.
+      transaction.timeoutTimer = setTimeout(() => void this.abortIfTimedOut(transaction), 100);
+      transaction.timeoutTimer.unref?.();
+      return;
     }
-    return running;
+    log.info("aborting a timed-out transaction", { transactionalId: transaction.transactionalId, producerId: transaction.producerId, timeoutMs: transaction.timeoutMs });
+    await this.run(transaction, async () => {
+      await this.bumpEpoch(transaction);
+      await this.prepare(transaction, false);
+      await this.complete(transaction, false);
+    }).catch((error: unknown) => log.warn("could not abort a timed-out transaction", { transactionalId: transaction.transactionalId, error }));
+  }
+
+  /** Forgets transactional ids idle and finished for longer than transactionalIdExpirationMs. */
+  expireTransactionalIds(now = Date.now()): void {
+    for (const transaction of [...this.transactions.values()]) {
+      if (transaction.busy || transaction.state === "Ongoing" || transaction.state === "PrepareCommit" || transaction.state === "PrepareAbort") continue;
+      if (now - transaction.updateTimeMs <= this.settings.transactionalIdExpirationMs) continue;
+      this.transactions.delete(transaction.transactionalId);
+      this.byProducerId.delete(transaction.producerId);
+      this.stateLog.deleteTransaction(transaction.transactionalId).catch(() => {});
+    }
   }
 
   describe(transactionalId: string): TransactionDescription | null {
@@ -426,6 +440,7 @@ export class TransactionCoordinator {
     transaction.pendingOffsets = [];
     transaction.startTimeMs = Date.now();
     transaction.updateTimeMs = transaction.startTimeMs;
+    this.scheduleTimeout(transaction);
   }
 
   /** Runs one transition of the transaction at a time. */

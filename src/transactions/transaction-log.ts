@@ -94,7 +94,21 @@ export class TransactionLog {
 
   /** Writes the transaction's state; the promise settles once it is on stable storage. */
   writeTransaction(transaction: StoredTransaction): Promise<void> {
-    const value = JSON.stringify({ v: STORED_FORMAT_VERSION, transaction });
+    const stored: StoredTransaction = {
+      transactionalId: transaction.transactionalId,
+      producerId: transaction.producerId,
+      producerEpoch: transaction.producerEpoch,
+      lastProducerId: transaction.lastProducerId,
+      lastProducerEpoch: transaction.lastProducerEpoch,
+      timeoutMs: transaction.timeoutMs,
+      state: transaction.state,
+      partitions: transaction.partitions,
+      groups: transaction.groups,
+      pendingOffsets: transaction.pendingOffsets,
+      startTimeMs: transaction.startTimeMs,
+      updateTimeMs: transaction.updateTimeMs,
+    };
+    const value = JSON.stringify({ v: STORED_FORMAT_VERSION, transaction: stored });
     return this.append(TRANSACTION_KEY_PREFIX + transaction.transactionalId, encoder.encode(value));
   }
 
