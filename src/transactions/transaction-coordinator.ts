@@ -151,11 +151,20 @@ export class TransactionCoordinator {
     }
     const target = transaction;
     if (target.busy) return failure(ErrorCode.CONCURRENT_TRANSACTIONS);
-    if (producerId >= 0 && !matchesCurrentOrLast(target, producerId, producerEpoch)) return failure(ErrorCode.PRODUCER_FENCED);
+    // With an id and epoch (KIP-360) the caller must be this transactional id's producer: the current one, one that
+    // finds the id new (epoch -1: recovering from UNKNOWN_PRODUCER_ID), or a retry of a bump it never heard back from.
+    const expected = producerId >= 0 ? { producerId, producerEpoch } : null;
+    if (expected) {
+      const known = target.producerEpoch === -1 || producerId === target.producerId || producerId === target.lastProducerId;
+      if (!known) return failure(ErrorCode.PRODUCER_FENCED);
+    }
     if (target.state === "PrepareCommit" || target.state === "PrepareAbort") return failure(ErrorCode.CONCURRENT_TRANSACTIONS);
-    // A retry of the InitProducerId that already bumped the epoch gets the same answer.
-    if (producerId >= 0 && producerId === target.lastProducerId && producerEpoch === target.lastProducerEpoch && target.state === "Empty") {
-      return { errorCode: ErrorCode.NONE, producerId: target.producerId, producerEpoch: target.producerEpoch };
+    if (expected && target.state !== "Ongoing" && target.producerEpoch !== -1) {
+      const isCurrent = expected.producerId === target.producerId && expected.producerEpoch === target.producerEpoch;
+      const isRetry = matchesCurrentOrLast(target, expected.producerId, expected.producerEpoch) && !isCurrent;
+      // A retry of the InitProducerId that already bumped the epoch gets the same answer.
+      if (isRetry) return { errorCode: ErrorCode.NONE, producerId: target.producerId, producerEpoch: target.producerEpoch };
+      if (!isCurrent) return failure(ErrorCode.PRODUCER_FENCED);
     }
     return this.run(target, async () => {
       target.timeoutMs = timeoutMs;
