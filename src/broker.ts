@@ -11,7 +11,7 @@ import { TopicStore, type PartitionLogFactory, type Topic } from "./metadata/top
 import { ErrorCode } from "./protocol/error-codes.ts";
 import { createGatewayMetrics } from "./metrics/metrics.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
-import { ProducerStates } from "./transactions/producer-states.ts";
+import { PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, ProducerStates } from "./transactions/producer-states.ts";
 import { TransactionCoordinator, type TransactionSettings } from "./transactions/transaction-coordinator.ts";
 import { TRANSACTION_STATE_TOPIC } from "./transactions/transaction-log.ts";
 
@@ -26,6 +26,10 @@ export class Broker {
   /** Idempotent and transactional producer state per partition, replayed from each log on first use. */
   readonly producerStates = new ProducerStates();
   private transactionCoordinator: TransactionCoordinator | null = null;
+  private readonly producerExpiryTimer = setInterval(
+    () => this.producerStates.expireIdle(this.topics.list().flatMap((topic) => topic.partitions)),
+    PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
+  ).unref();
   /** Overrides of the transaction coordinator's defaults (tests shorten timeouts). */
   transactionSettings: Partial<TransactionSettings> = {};
 
@@ -97,6 +101,7 @@ export class Broker {
     this.appendWaiters.wakeAll();
     this.groupCoordinator?.close();
     this.transactionCoordinator?.close();
+    clearInterval(this.producerExpiryTimer);
     for (const topic of this.topics.list()) for (const log of topic.partitions) log.close();
     this.fileLogs?.close();
   }

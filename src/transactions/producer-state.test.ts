@@ -112,3 +112,19 @@ describe("producer state: transactions", () => {
     expect(append(state, end, batch(5, 1, 0, 1, true)).kind).toBe("append");
   });
 });
+
+describe("producer states per log", () => {
+  test("expiry forgets idle producers of loaded logs and aborted transactions below the log start", async () => {
+    const { MemoryPartitionLog } = await import("../log/memory-log.ts");
+    const { ProducerStates } = await import("./producer-states.ts");
+    const log = new MemoryPartitionLog();
+    const states = new ProducerStates();
+    const state = states.of(log);
+    state.onAppend(batch(1, 0, 0), 0, 1_000);
+    state.onAppend(batch(2, 0, 0, 1, true), 1, 1_000);
+    state.onMarker(2, 0, false, 2, 0, 1_000);
+    expect(states.expireIdle([log], 1_000 + 10, 5)).toBe(2);
+    expect(state.producers.size).toBe(0);
+    expect(state.abortedTransactions(0, 10)).toHaveLength(1);
+  });
+});

@@ -8,6 +8,10 @@ import { buildRecordBatch, decodeRecords, readBatchHeader, type RecordBatchHeade
 import { PartitionProducerState } from "./producer-state.ts";
 
 const LOG_REPLAY_READ_BYTES = 1 << 20;
+/** Kafka's producer.id.expiration.ms: a producer idle this long (no open transaction) is forgotten. */
+export const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+/** Kafka's producer.id.expiration.check.interval.ms. */
+export const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS = 600_000;
 const CONTROL_RECORD_VERSION = 0;
 export const ControlRecordType = { abort: 0, commit: 1 } as const;
 
@@ -55,6 +59,24 @@ export class ProducerStates {
       this.states.set(log, state);
     }
     return state;
+  }
+
+  /** Whether the partition's state has been built (expiry sweeps only those). */
+  loaded(log: PartitionLog): PartitionProducerState | undefined {
+    return this.states.get(log);
+  }
+
+  /** Forgets idle producers of the given logs (Kafka's producer id expiration); returns how many went. */
+  expireIdle(logs: Iterable<PartitionLog>, nowMs = Date.now(), expirationMs = PRODUCER_ID_EXPIRATION_MS): number {
+    let removed = 0;
+    for (const log of logs) {
+      const state = this.states.get(log);
+      if (state) {
+        removed += state.expire(nowMs, expirationMs);
+        state.pruneBelow(log.logStartOffset);
+      }
+    }
+    return removed;
   }
 
   /** The last stable offset: the first offset of the oldest open transaction, else the high watermark. */
