@@ -38,7 +38,7 @@ class AnswerDroppingProxy {
       client.destroy();
       upstream.destroy();
     };
-    client.on("data", (chunk) => {
+    client.on("data", (chunk: Buffer) => {
       fromClient = Buffer.concat([fromClient, chunk]);
       while (fromClient.length >= 4 && fromClient.length >= 4 + fromClient.readInt32BE(0)) {
         const size = fromClient.readInt32BE(0);
@@ -52,7 +52,7 @@ class AnswerDroppingProxy {
         upstream.write(frame);
       }
     });
-    upstream.on("data", (chunk) => {
+    upstream.on("data", (chunk: Buffer) => {
       fromServer = Buffer.concat([fromServer, chunk]);
       while (fromServer.length >= 4 && fromServer.length >= 4 + fromServer.readInt32BE(0)) {
         const size = fromServer.readInt32BE(0);
