@@ -61,7 +61,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (!log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
         const targetCodec = codecForCompressionType(found.topic.configs.get("compression.type"));
-        return appendRecords(broker, log, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
+        return appendRecords(broker, found.topic.name, log, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
       });
       return { name: topicData.name, topicId: found && !("errorCode" in found) ? found.topic.topicId : undefined, partitionResponses };
     });
@@ -112,6 +112,7 @@ function producedBatch(records: Uint8Array, apiVersion: number): { ok: true; bat
 
 function appendRecords(
   broker: Broker,
+  topic: string,
   log: PartitionLog,
   index: number,
   records: Uint8Array | null,
@@ -133,7 +134,7 @@ function appendRecords(
   });
   if (!result.ok) return failed(index, result.errorCode, result.message);
   // Schema validation (topic configs confluent.*.schema.validation): one bad record fails the whole batch.
-  const recordErrors = schemaRecordErrors(broker, configs, batch, result.decompressedRecords);
+  const recordErrors = schemaRecordErrors(broker, topic, configs, batch, result.decompressedRecords);
   if (recordErrors !== null) {
     return { ...failed(index, ErrorCode.INVALID_RECORD, `${recordErrors.length} record(s) failed schema validation: ${recordErrors[0]!.batchIndexErrorMessage}`), recordErrors };
   }

@@ -114,6 +114,8 @@ export class SchemaStore {
   private readonly modeBySubject = new Map<string, Mode>();
   /** id → live (not soft-deleted) subject-versions using it: what produce validation asks per record. */
   private readonly liveVersionCounts = new Map<number, number>();
+  /** subjectIdKey(subject, id) → live versions of the subject using the id (the subject name strategy check). */
+  private readonly liveSubjectIdCounts = new Map<string, number>();
   private globalCompatibility: CompatibilityLevel | null = null;
   private globalMode: Mode | null = null;
   private maxId = 0;
@@ -286,11 +288,20 @@ export class SchemaStore {
     const count = (this.liveVersionCounts.get(version.id) ?? 0) + delta;
     if (count > 0) this.liveVersionCounts.set(version.id, count);
     else this.liveVersionCounts.delete(version.id);
+    const key = subjectIdKey(version.subject, version.id);
+    const underSubject = (this.liveSubjectIdCounts.get(key) ?? 0) + delta;
+    if (underSubject > 0) this.liveSubjectIdCounts.set(key, underSubject);
+    else this.liveSubjectIdCounts.delete(key);
   }
 
   /** Whether some live subject-version uses the id (O(1)). */
   isLive(id: number): boolean {
     return this.liveVersionCounts.has(id);
+  }
+
+  /** Whether a live version of the subject uses the id (O(1)). */
+  isLiveUnder(subject: string, id: number): boolean {
+    return this.liveSubjectIdCounts.has(subjectIdKey(subject, id));
   }
 
   /** The canonical text of a stored schema (its own text when it no longer parses). */
@@ -563,6 +574,10 @@ export class SchemaStore {
     await this.write([{ key: { keytype: "MODE", subject, magic: 0 }, value: null }]);
     return previous;
   }
+}
+
+function subjectIdKey(subject: string, id: number): string {
+  return `${id}\u0000${subject}`;
 }
 
 /** What makes two registrations "the same schema": type, canonical text and references. */

@@ -187,6 +187,11 @@ export class AvroSchema implements ParsedSchema {
     if (!(previous instanceof AvroSchema)) return ["Schema type changed"];
     return new ReaderWriterChecker().check(this.root, previous.root, "");
   }
+
+  /** Confluent's AvroSchema.name(): a named type's full name, else the type's name ("string", "array", ...). */
+  recordName(): string {
+    return "fullName" in this.root ? this.root.fullName : typeName(this.root);
+  }
 }
 
 /** Parses Avro schema text; references are other Avro schemas whose named types this one may use. */

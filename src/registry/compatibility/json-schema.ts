@@ -754,6 +754,11 @@ export class JsonSchemaDocument implements ParsedSchema {
     this.canonical = JSON.stringify(json);
   }
 
+  /** Confluent's JsonSchema.name(): the title, "record" without one. */
+  recordName(): string {
+    return isObject(this.json) && typeof this.json.title === "string" ? this.json.title : "record";
+  }
+
   backwardIncompatibilities(previous: ParsedSchema): Incompatibility[] {
     if (!(previous instanceof JsonSchemaDocument)) return ["Schema type changed"];
     const ctx = new DiffContext([], new Map());

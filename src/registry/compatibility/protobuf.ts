@@ -89,6 +89,18 @@ export class ProtobufSchema implements ParsedSchema {
       .map((difference) => `{errorType:"${difference.type}", description:"${difference.type.toLowerCase().replaceAll("_", " ")} at path '${difference.path}'"}`);
   }
 
+  /** The fully qualified name of the message the envelope's indexes name (a path: top-level index, nested index...). */
+  messageNameAt(indexes: readonly number[]): string | null {
+    let candidates = this.file.types;
+    let message: protobuf.Type | null = null;
+    for (const index of indexes) {
+      message = candidates.filter((item): item is protobuf.Type => item instanceof protobuf.Type)[index] ?? null;
+      if (message === null) return null;
+      candidates = message.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof protobuf.Type || item instanceof protobuf.Enum);
+    }
+    return message === null ? null : message.fullName.replace(/^\./, "");
+  }
+
   /** The message names in envelope order (Confluent message indexes count messages only, depth first). */
   messageNames(): string[] {
     return [...this.types.values()].filter((info) => info.reference === null && info.element instanceof protobuf.Type).map((info) => info.fullName);
