@@ -5,9 +5,9 @@
 //   confluent.key.subject.name.strategy      TopicNameStrategy (default: subject <topic>-key / <topic>-value),
 //   confluent.value.subject.name.strategy    RecordNameStrategy (<record full name>) or TopicRecordNameStrategy
 //                                            (<topic>-<record full name>); Confluent's class names or the short ones.
-//                                            Record name: Avro the schema's full name, Protobuf the fully qualified
-//                                            name of the message the indexes pick, JSON Schema its title ("record"
-//                                            without one), as Confluent's ParsedSchema.name() gives them.
+//                                            Record name: Avro the record's full name, Protobuf the fully qualified
+//                                            name of the message the indexes pick, JSON Schema its title, as
+//                                            Confluent's ParsedSchema.name() gives them (no name: the record fails).
 //   kgate.schema.validation.strict=true      and the payload must decode with that schema (Avro: every byte consumed;
 //                                            Protobuf: message indexes name a message and the bytes parse; JSON: the
 //                                            document parses and validates, with ajv)
@@ -134,6 +134,7 @@ export function createRecordValidator(store: SchemaStore, decoders = new Payload
   const subjectFor = (topic: string, part: "key" | "value", strategy: SubjectNameStrategy, stored: StoredSchema, payload: Uint8Array) => {
     if (strategy === "TopicNameStrategy") return `${topic}-${part}`;
     const recordName = recordNames.nameOf(stored, payload);
+    if (recordName === null) return null;
     return strategy === "RecordNameStrategy" ? recordName : `${topic}-${recordName}`;
   };
 
@@ -145,6 +146,7 @@ export function createRecordValidator(store: SchemaStore, decoders = new Payload
     if (strategy === null) return `the topic's ${part} subject name strategy is not one of ${SUBJECT_NAME_STRATEGIES.join(", ")}`;
     const payload = bytes.subarray(ENVELOPE_HEADER_BYTES);
     const subject = subjectFor(topic, part, strategy, stored, payload);
+    if (subject === null) return `${part} names schema id ${id}, whose schema has no record name for ${strategy} (an Avro record, a titled JSON Schema, a Protobuf message)`;
     if (!store.isLiveUnder(subject, id)) return `${part} names schema id ${id}, which is not registered under subject ${subject} (${strategy})`;
     if (!strict) return null;
     const decoder = decoders.decoderFor(stored);
@@ -180,11 +182,11 @@ export function createRecordValidator(store: SchemaStore, decoders = new Payload
  * @kafkajs/confluent-schema-registry write no indexes).
  */
 class RecordNames {
-  private readonly byId = new Map<number, (payload: Uint8Array) => string>();
+  private readonly byId = new Map<number, (payload: Uint8Array) => string | null>();
 
   constructor(private readonly store: SchemaStore) {}
 
-  nameOf(stored: StoredSchema, payload: Uint8Array): string {
+  nameOf(stored: StoredSchema, payload: Uint8Array): string | null {
     let namer = this.byId.get(stored.id);
     if (!namer) {
       namer = this.build(stored);
@@ -193,12 +195,12 @@ class RecordNames {
     return namer(payload);
   }
 
-  private build(stored: StoredSchema): (payload: Uint8Array) => string {
+  private build(stored: StoredSchema): (payload: Uint8Array) => string | null {
     let parsed: ParsedSchema;
     try {
       parsed = this.store.parsed(stored);
     } catch {
-      return () => "";
+      return () => null;
     }
     if (parsed instanceof AvroSchema) {
       const name = parsed.recordName();
@@ -209,7 +211,7 @@ class RecordNames {
       return () => name;
     }
     const proto = parsed as ProtobufSchema;
-    const first = proto.messageNameAt([0]) ?? "";
+    const first = proto.messageNameAt([0]);
     return (payload) => {
       const indexes = readMessageIndexes(payload);
       return (indexes === null ? null : proto.messageNameAt(indexes.indexes)) ?? first;

@@ -7,12 +7,15 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { startGatewayProcess } from "../../helpers/gateway-process.ts";
+import { waitFor } from "../../helpers/server.ts";
 
 const main = join(import.meta.dir, "../../../src/main.ts");
 
-function registryAddress(output: string): { host: string; port: number } {
-  const match = /schema registry up listen=(\S+):(\d+)/.exec(output);
-  if (!match) throw new Error(`no registry line in:\n${output}`);
+/** The registry's address from its start-up line (logged just after the Kafka listener's, which the start helper waits for). */
+async function registryAddress(output: () => string): Promise<{ host: string; port: number }> {
+  const pattern = /schema registry up listen=(\S+):(\d+)/;
+  await waitFor(() => pattern.test(output()), { timeoutMs: 5_000 });
+  const match = pattern.exec(output())!;
   return { host: match[1]!, port: Number(match[2]) };
 }
 
@@ -27,7 +30,7 @@ async function reachable(host: string, port: number): Promise<boolean> {
 
 test("without --registry-listen the registry binds the --listen host", async () => {
   await using gateway = await startGatewayProcess([process.execPath, main, "--memory", "--listen", "127.0.0.2:0"]);
-  const address = registryAddress(gateway.output());
+  const address = await registryAddress(gateway.output);
   expect(address.host).toBe("127.0.0.2");
   expect(await reachable("127.0.0.2", address.port)).toBe(true);
   expect(await reachable("127.0.0.1", address.port)).toBe(false);
@@ -35,7 +38,7 @@ test("without --registry-listen the registry binds the --listen host", async () 
 
 test("--registry-listen HOST:PORT is bound exactly, whatever --listen says", async () => {
   await using gateway = await startGatewayProcess([process.execPath, main, "--memory", "--listen", "127.0.0.1:0", "--registry-listen", "127.0.0.2:0"]);
-  const address = registryAddress(gateway.output());
+  const address = await registryAddress(gateway.output);
   expect(address.host).toBe("127.0.0.2");
   expect(await reachable("127.0.0.2", address.port)).toBe(true);
   expect(await reachable("127.0.0.1", address.port)).toBe(false);
