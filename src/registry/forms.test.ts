@@ -3,6 +3,9 @@
 // `normalize` (request flag and config) giving schemas that differ only in what normalization drops one id.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import protobuf from "protobufjs";
 import * as descriptor from "protobufjs/ext/descriptor";
 import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
@@ -132,6 +135,61 @@ describe("Protobuf FileDescriptorProto schemas", () => {
     const response = await call("POST", "/subjects/bad-bin-value/versions", { schemaType: "PROTOBUF", schema: "AAAA" });
     expect(response.status).toBe(422);
     expect(response.body.error_code).toBe(42201);
+  });
+});
+
+const PROTOC = Bun.which("protoc");
+const PROTOC_SCHEMA = `syntax = "proto3";
+package shop.v1;
+import "google/protobuf/timestamp.proto";
+option java_package = "com.shop";
+option optimize_for = SPEED;
+message Order {
+  string id = 1;
+  repeated Line lines = 2;
+  map<string, Line> by_sku = 3;
+  optional int32 priority = 4;
+  oneof payment { string card = 5; string iban = 6; }
+  google.protobuf.Timestamp created_at = 7;
+  Status status = 8 [deprecated = true];
+  reserved 20 to 25;
+  reserved "legacy";
+  message Line { string sku = 1; int64 qty = 2 [jstype = JS_STRING]; }
+  enum Status { STATUS_UNSPECIFIED = 0; OPEN = 1; CLOSED = 2; }
+}
+enum Region { option allow_alias = true; EU = 0; EUROPE = 0; US = 1; }
+service Orders { rpc Get (Order) returns (Order); rpc Watch (Order) returns (stream Order); }
+`;
+
+// protoc (Debian's protobuf-compiler) writes the descriptors real serializers ship; skipped where it is missing.
+describe.skipIf(!PROTOC)("descriptors written by protoc", () => {
+  test("each file of protoc's descriptor set registers; normalized, the descriptor and its .proto get one id", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "kgate-protoc-"));
+    try {
+      writeFileSync(join(folder, "shop.proto"), PROTOC_SCHEMA);
+      const run = Bun.spawnSync([PROTOC!, `--proto_path=${folder}`, `--descriptor_set_out=${join(folder, "set.bin")}`, "--include_imports", "shop.proto"], { stderr: "pipe" });
+      expect(run.exitCode).toBe(0);
+      const set = descriptor.FileDescriptorSet.decode(readFileSync(join(folder, "set.bin"))) as unknown as { file: descriptor.IFileDescriptorProto[] };
+      const base64Of = (name: string) => Buffer.from(descriptor.FileDescriptorProto.encode(set.file.find((file) => file.name === name)!).finish()).toString("base64");
+
+      // google/protobuf/timestamp.proto as protoc compiled it: string options stay strings, enum options names.
+      const timestamp = await call("POST", "/subjects/timestamp/versions", { schemaType: "PROTOBUF", schema: base64Of("google/protobuf/timestamp.proto") });
+      const timestampText = (await call("GET", `/schemas/ids/${timestamp.body.id}`)).body.schema as string;
+      expect(timestampText).toContain('option objc_class_prefix = "GPB";');
+      expect(timestampText).toContain("message Timestamp {\n  int64 seconds = 1;\n  int32 nanos = 2;\n}");
+
+      const fromDescriptor = await call("POST", "/subjects/protoc-value/versions?normalize=true", { schemaType: "PROTOBUF", schema: base64Of("shop.proto") });
+      expect(fromDescriptor.status).toBe(200);
+      const fromText = await call("POST", "/subjects/protoc-value/versions?normalize=true", { schemaType: "PROTOBUF", schema: PROTOC_SCHEMA });
+      expect(fromText.body.id).toBe(fromDescriptor.body.id);
+      const stored = (await call("GET", `/schemas/ids/${fromText.body.id}`)).body.schema as string;
+      expect(stored).toContain("map<string, .shop.v1.Order.Line> by_sku = 3;");
+      expect(stored).toContain("optional int32 priority = 4;");
+      expect(stored).toContain("option optimize_for = SPEED;");
+      expect(stored).toContain("rpc Watch (.shop.v1.Order) returns (stream .shop.v1.Order);");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

@@ -326,8 +326,9 @@ function quote(text: string): string {
   return JSON.stringify(text);
 }
 
-function optionValue(value: unknown): string {
-  if (typeof value === "string") return /^[A-Z][A-Z0-9_]*$/.test(value) ? value : quote(value);
+/** An option's value as .proto writes it: enum values by name, strings quoted. */
+function optionValue(value: unknown, isEnum: boolean): string {
+  if (typeof value === "string") return isEnum ? value : quote(value);
   return String(value);
 }
 
@@ -338,7 +339,9 @@ function optionPairs(options: Record<string, unknown> | undefined, type: protobu
   const pairs: [string, string][] = [];
   for (const [name, value] of Object.entries(named)) {
     if (NOT_OPTIONS.has(name) || value === undefined || value === null || typeof value === "object") continue;
-    pairs.push([camelToSnake(name), optionValue(value)]);
+    const field = type.fields[name];
+    field?.resolve();
+    pairs.push([camelToSnake(name), optionValue(value, field?.resolvedType instanceof protobuf.Enum)]);
   }
   return write.normalize ? pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : pairs;
 }
