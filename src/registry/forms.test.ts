@@ -306,6 +306,36 @@ message Item {
     expect(stored).toContain("  string sku = 1;\n  int32 count = 2;\n  .inv.Item.Part part = 3;\n  .google.protobuf.Timestamp at = 4;");
   });
 
+  test("references: Avro named types and Protobuf imported types from other subjects, normalized", async () => {
+    const money = 'syntax = "proto3";\npackage common;\nmessage Money { string currency = 1; int64 units = 2; }\n';
+    await call("POST", "/subjects/common-money/versions", { schemaType: "PROTOBUF", schema: money });
+    const references = [{ name: "common/money.proto", subject: "common-money", version: 1 }];
+    const price = 'syntax = "proto3";\npackage catalog;\nimport "common/money.proto";\nmessage Price { common.Money amount = 2; string sku = 1; }\n';
+    const priceAgain = 'syntax = "proto3";\npackage catalog;\nimport "common/money.proto";\nmessage Price {\n  string sku = 1;\n  .common.Money amount = 2;\n}\n';
+    const a = await call("POST", "/subjects/prices-value/versions?normalize=true", { schemaType: "PROTOBUF", schema: price, references });
+    expect(a.status).toBe(200);
+    const b = await call("POST", "/subjects/prices-value/versions?normalize=true", { schemaType: "PROTOBUF", schema: priceAgain, references });
+    expect(b.body.id).toBe(a.body.id);
+    expect((await call("GET", `/schemas/ids/${a.body.id}`)).body).toEqual({
+      schemaType: "PROTOBUF",
+      references,
+      schema: 'syntax = "proto3";\npackage catalog;\n\nimport "common/money.proto";\n\nmessage Price {\n  string sku = 1;\n  .common.Money amount = 2;\n}\n',
+    });
+    // The serialized form names the import as a dependency.
+    const serialized = (await call("GET", `/schemas/ids/${a.body.id}?format=serialized`)).body.schema as string;
+    expect(descriptor.FileDescriptorProto.decode(Buffer.from(serialized, "base64")).dependency).toEqual(["common/money.proto"]);
+
+    const address = JSON.stringify({ type: "record", name: "Address", namespace: "geo", fields: [{ name: "city", type: "string" }] });
+    const avroReferences = [{ name: "geo.Address", subject: "geo-address-norm", version: 1 }];
+    await call("POST", "/subjects/geo-address-norm/versions", { schema: address });
+    const home = (namespace: string) => JSON.stringify({ type: "record", name: "Home", namespace, fields: [{ name: "at", type: "geo.Address" }] });
+    const first = await call("POST", "/subjects/homes-value/versions?normalize=true", { schema: home("people"), references: avroReferences });
+    expect(first.status).toBe(200);
+    expect((await call("GET", `/schemas/ids/${first.body.id}`)).body.schema).toBe('{"name":"people.Home","type":"record","fields":[{"name":"at","type":"geo.Address"}]}');
+    const spelledOut = JSON.stringify({ type: "record", name: "people.Home", fields: [{ type: "geo.Address", name: "at" }] });
+    expect((await call("POST", "/subjects/homes-value/versions?normalize=true", { schema: spelledOut, references: avroReferences })).body.id).toBe(first.body.id);
+  });
+
   test("JSON Schema: key order normalizes away", async () => {
     const a = JSON.stringify({ type: "object", properties: { b: { type: "string" }, a: { type: "integer", minimum: 0 } }, required: ["a"] });
     const b = JSON.stringify({ required: ["a"], properties: { a: { minimum: 0, type: "integer" }, b: { type: "string" } }, type: "object" });
