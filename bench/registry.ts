@@ -82,7 +82,8 @@ const valueSchema = {
   namespace: "kgate.bench",
   fields: [{ name: "id", type: "long" }, { name: "user", type: "string" }, ...Array.from({ length: 12 }, (_, i) => ({ name: `attribute${i}`, type: "string" }))],
 };
-const valueId = await register("events-value", JSON.stringify(valueSchema));
+// Registered under the validated topic's subject: validation checks TopicNameStrategy's <topic>-value.
+const valueId = await register("validated-value", JSON.stringify(valueSchema));
 const eventType = avro.Type.forSchema(valueSchema as avro.Schema);
 const encoder = new TextEncoder();
 const records = Array.from({ length: 1000 }, (_, i) => {

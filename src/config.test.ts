@@ -27,9 +27,12 @@ describe("parseConfig", () => {
   });
 });
 
-test("--registry-listen: 0.0.0.0:8081 by default, port 0 with a port-0 Kafka listener, off, or an address", () => {
+test("--registry-listen: the Kafka listen host on 8081 by default, port 0 with a port-0 Kafka listener, off, or an address", () => {
   expect(parseConfig([], {})!.registryListen).toEqual({ host: "0.0.0.0", port: 8081 });
-  expect(parseConfig(["--listen", "127.0.0.1:0"], {})!.registryListen).toEqual({ host: "0.0.0.0", port: 0 });
+  expect(parseConfig(["--listen", "127.0.0.1:0"], {})!.registryListen).toEqual({ host: "127.0.0.1", port: 0 });
+  expect(parseConfig(["--listen", "127.0.0.1:9092"], {})!.registryListen).toEqual({ host: "127.0.0.1", port: 8081 });
+  expect(parseConfig(["--listen", "[::1]:9092"], {})!.registryListen).toEqual({ host: "::1", port: 8081 });
+  expect(parseConfig(["--listen", "127.0.0.1:9092", "--registry-listen", "127.0.0.2:18081"], {})!.registryListen).toEqual({ host: "127.0.0.2", port: 18081 });
   expect(parseConfig(["--registry-listen", "off"], {})!.registryListen).toBeNull();
   expect(parseConfig([], { KGATE_REGISTRY_LISTEN: "127.0.0.1:18081" })!.registryListen).toEqual({ host: "127.0.0.1", port: 18081 });
   expect(() => parseConfig(["--registry-listen", "8081"], {})).toThrow(ConfigError);

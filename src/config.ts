@@ -105,7 +105,7 @@ export const options: OptionSpec[] = [
   { flag: "--cluster-id", env: "KGATE_CLUSTER_ID", value: "ID", help: "cluster id reported in Metadata", defaultText: "kgate-cluster" },
   { flag: "--auto-create-topics", env: "KGATE_AUTO_CREATE_TOPICS", value: "true|false", help: "create unknown topics on Metadata and Produce", defaultText: "true" },
   { flag: "--default-partitions", env: "KGATE_DEFAULT_PARTITIONS", value: "N", help: "partitions of auto-created topics", defaultText: "1" },
-  { flag: "--registry-listen", env: "KGATE_REGISTRY_LISTEN", value: "HOST:PORT|off", help: "address the schema registry's REST API binds, or off", defaultText: "0.0.0.0:8081; an ephemeral port when --listen asks for port 0" },
+  { flag: "--registry-listen", env: "KGATE_REGISTRY_LISTEN", value: "HOST:PORT|off", help: "address the schema registry's REST API binds, or off", defaultText: "the --listen host, port 8081; an ephemeral port when --listen asks for port 0" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
@@ -192,7 +192,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     autoCreateTopics: parseBoolean(given.get("--auto-create-topics") ?? "true", "--auto-create-topics"),
     defaultPartitions: parseInteger(given.get("--default-partitions") ?? "1", "--default-partitions", 1, limits.partitionsPerTopicMax),
     logLevel: logLevel as LogLevel,
-    registryListen: parseRegistryListen(given.get("--registry-listen"), listen.port),
+    registryListen: parseRegistryListen(given.get("--registry-listen"), listen),
   };
 }
 
@@ -203,9 +203,13 @@ function parseFlushPolicy(text: string): FlushPolicy {
   throw new ConfigError(`--flush wants always, interval=MS or never, got ${JSON.stringify(text)}`);
 }
 
-/** --registry-listen: HOST:PORT or off; unset, 0.0.0.0:8081, or port 0 when the Kafka listener takes port 0 (tests). */
-function parseRegistryListen(text: string | undefined, kafkaPort: number): { host: string; port: number } | null {
-  if (text === undefined) return { host: "0.0.0.0", port: kafkaPort === 0 ? 0 : 8081 };
+/**
+ * --registry-listen: HOST:PORT (bound exactly) or off. Unset, it binds the Kafka listener's host (a gateway told to
+ * listen on 127.0.0.1 must not open its registry to every interface) on 8081, or port 0 when the Kafka listener takes
+ * port 0 (tests).
+ */
+function parseRegistryListen(text: string | undefined, kafka: { host: string; port: number }): { host: string; port: number } | null {
+  if (text === undefined) return { host: kafka.host, port: kafka.port === 0 ? 0 : 8081 };
   if (/^(off|false|none)$/i.test(text)) return null;
   return parseHostPort(text, "--registry-listen");
 }

@@ -137,7 +137,7 @@ function appendRecords(
   });
   if (!result.ok) return failed(index, result.errorCode, result.message);
   // Schema validation (topic configs confluent.*.schema.validation): one bad record fails the whole batch.
-  const recordErrors = schemaRecordErrors(broker, configs, batch, result.decompressedRecords);
+  const recordErrors = schemaRecordErrors(broker, topicName, configs, batch, result.decompressedRecords);
   if (recordErrors !== null) {
     return { ...failed(index, ErrorCode.INVALID_RECORD, `${recordErrors.length} record(s) failed schema validation: ${recordErrors[0]!.batchIndexErrorMessage}`), recordErrors };
   }

@@ -8,6 +8,8 @@ const oneOf = (...allowed: string[]): Check => (value) => allowed.includes(value
 const boolean = oneOf("true", "false");
 const ratio: Check = (value) => /^\d*\.?\d+$/.test(value) && Number(value) >= 0 && Number(value) <= 1;
 const any: Check = () => true;
+/** Confluent's strategy class names, or their simple names. */
+const subjectNameStrategy: Check = (value) => /^(io\.confluent\.kafka\.serializers\.subject\.)?(TopicNameStrategy|RecordNameStrategy|TopicRecordNameStrategy)$/.test(value);
 
 export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string; check: Check }> = new Map([
   ["cleanup.policy", { defaultValue: "delete", check: (v) => v.split(",").every((p) => ["delete", "compact"].includes(p.trim())) }],
@@ -15,6 +17,8 @@ export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string;
   ["confluent.key.schema.validation", { defaultValue: "false", check: boolean }],
   ["confluent.value.schema.validation", { defaultValue: "false", check: boolean }],
   ["kgate.schema.validation.strict", { defaultValue: "false", check: boolean }],
+  ["confluent.key.subject.name.strategy", { defaultValue: "io.confluent.kafka.serializers.subject.TopicNameStrategy", check: subjectNameStrategy }],
+  ["confluent.value.subject.name.strategy", { defaultValue: "io.confluent.kafka.serializers.subject.TopicNameStrategy", check: subjectNameStrategy }],
   ["compression.type", { defaultValue: "producer", check: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd") }],
   ["delete.retention.ms", { defaultValue: "86400000", check: integer }],
   ["file.delete.delay.ms", { defaultValue: "60000", check: integer }],

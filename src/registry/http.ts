@@ -1,7 +1,9 @@
 // The schema registry's REST API on Bun.serve: Confluent Schema Registry's paths, JSON shapes, content type
 // (application/vnd.schemaregistry.v1+json) and error bodies {"error_code": N, "message": "..."}, as its serializers and
-// @kafkajs/confluent-schema-registry use them. Not emulated: contexts (":.ctx:" subjects), metadata and rule sets,
-// exporters, /contexts, /clusterid and the schema "normalize" option beyond whitespace-insensitive comparison.
+// @kafkajs/confluent-schema-registry use them. `normalize=true` on register, lookup and compatibility (and the config's
+// `normalize`) works on Confluent's normalized form; `format=serialized` (Protobuf: base64 FileDescriptorProto) and
+// `format=resolved` (Avro: references inlined) on the schema GETs. Not emulated: contexts (":.ctx:" subjects),
+// metadata and rule sets, exporters, /contexts, /clusterid.
 // kgate's own addition: GET /topics/{topic}/records?partition=P&offset=O&limit=N, the records decoded to JSON
 // (record-view.ts).
 
@@ -39,17 +41,27 @@ function booleanParam(url: URL, name: string): boolean {
   return url.searchParams.get(name)?.toLowerCase() === "true";
 }
 
-function schemaBody(stored: StoredSchema): Record<string, Json> {
+/** The schema text in the `format` asked for (none or unknown: as stored, as Confluent answers unknown formats). */
+function schemaText(store: SchemaStore, stored: StoredSchema, format: string | null): string {
+  if (format === null || format === "") return stored.schema;
+  try {
+    return store.parsed(stored).formatted(format);
+  } catch (error) {
+    throw errors.storeError(`Cannot write schema ${stored.id} in format ${format}: ${(error as Error).message}`);
+  }
+}
+
+function schemaBody(store: SchemaStore, stored: StoredSchema, format: string | null = null): Record<string, Json> {
   const body: Record<string, Json> = {};
   if (stored.schemaType !== "AVRO") body.schemaType = stored.schemaType;
   if (stored.references.length > 0) body.references = stored.references;
-  body.schema = stored.schema;
+  body.schema = schemaText(store, stored, format);
   return body;
 }
 
-function versionBody(store: SchemaStore, version: SubjectVersion): Record<string, Json> {
+function versionBody(store: SchemaStore, version: SubjectVersion, format: string | null = null): Record<string, Json> {
   const stored = store.schemaById(version.id)!;
-  return { subject: version.subject, version: version.version, id: version.id, ...schemaBody(stored) };
+  return { subject: version.subject, version: version.version, id: version.id, ...schemaBody(store, stored, format) };
 }
 
 interface RegisterRequest {
@@ -178,7 +190,7 @@ function schemasRoute(store: SchemaStore, url: URL, method: string, rest: string
     for (const subject of store.subjectNames(includeDeleted)) {
       if (!subject.startsWith(prefix)) continue;
       const versions = store.versions(subject, includeDeleted);
-      for (const version of latestOnly ? versions.slice(-1) : versions) result.push(versionBody(store, version));
+      for (const version of latestOnly ? versions.slice(-1) : versions) result.push(versionBody(store, version, url.searchParams.get("format")));
     }
     return respond(result);
   }
@@ -187,11 +199,12 @@ function schemasRoute(store: SchemaStore, url: URL, method: string, rest: string
   const id = Number(rest[1]);
   const stored = Number.isInteger(id) ? store.schemaById(id) : undefined;
   if (!stored) throw errors.schemaNotFound(`Schema ${rest[1]} not found`);
+  const format = url.searchParams.get("format");
   switch (rest[2]) {
     case undefined:
-      return respond(schemaBody(stored));
+      return respond(schemaBody(store, stored, format));
     case "schema":
-      return new Response(stored.schema, { headers: { "content-type": REGISTRY_CONTENT_TYPE } });
+      return new Response(schemaText(store, stored, format), { headers: { "content-type": REGISTRY_CONTENT_TYPE } });
     case "versions":
       return respond(store.versionsOfId(id, booleanParam(url, "deleted")).map(({ subject, version }) => ({ subject, version })));
     case "subjects":
@@ -208,8 +221,9 @@ async function subjectRoute(store: SchemaStore, request: Request, url: URL, subj
       const candidate = registerRequest(await readJson(request));
       const includeDeleted = booleanParam(url, "deleted");
       if (store.versions(subject, includeDeleted).length === 0) throw errors.subjectNotFound(subject);
-      const parsed = store.parseCandidate(candidate.schemaType, candidate.schema, candidate.references);
-      const found = store.lookup(subject, parsed, candidate.references, includeDeleted);
+      const normalize = booleanParam(url, "normalize") || store.effectiveNormalize(subject);
+      const { parsed, references } = store.prepareCandidate(candidate.schemaType, candidate.schema, candidate.references, normalize);
+      const found = store.lookup(subject, parsed, references, includeDeleted, normalize);
       if (!found) throw errors.schemaNotFound();
       return respond(versionBody(store, found));
     }
@@ -228,7 +242,7 @@ async function subjectRoute(store: SchemaStore, request: Request, url: URL, subj
     }
     if (method === "POST") {
       const candidate = registerRequest(await readJson(request));
-      const registered = await store.register(subject, candidate.schemaType, candidate.schema, candidate.references, candidate);
+      const registered = await store.register(subject, candidate.schemaType, candidate.schema, candidate.references, { ...candidate, normalize: booleanParam(url, "normalize") });
       return respond({ id: registered.id });
     }
     throw methodNotAllowed();
@@ -239,11 +253,12 @@ async function subjectRoute(store: SchemaStore, request: Request, url: URL, subj
   if (store.versions(subject, true).length === 0) throw errors.subjectNotFound(subject);
   const found = store.findVersion(subject, version, booleanParam(url, "deleted"));
   if (!found) throw errors.versionNotFound(rest[1]);
+  const format = url.searchParams.get("format");
   switch (rest[2]) {
     case undefined:
-      return respond(versionBody(store, found));
+      return respond(versionBody(store, found, format));
     case "schema":
-      return new Response(store.schemaById(found.id)!.schema, { headers: { "content-type": REGISTRY_CONTENT_TYPE } });
+      return new Response(schemaText(store, store.schemaById(found.id)!, format), { headers: { "content-type": REGISTRY_CONTENT_TYPE } });
     case "referencedby":
       return respond(store.referencedBy(subject, found.version).map((user) => user.id));
     default:
@@ -253,7 +268,8 @@ async function subjectRoute(store: SchemaStore, request: Request, url: URL, subj
 
 async function compatibilityRoute(store: SchemaStore, request: Request, url: URL, subject: string, versionText: string | undefined): Promise<Response> {
   const candidate = registerRequest(await readJson(request));
-  const parsed = store.parseCandidate(candidate.schemaType, candidate.schema, candidate.references);
+  const normalize = booleanParam(url, "normalize") || store.effectiveNormalize(subject);
+  const { parsed } = store.prepareCandidate(candidate.schemaType, candidate.schema, candidate.references, normalize);
   const live = store.versions(subject, false);
   let against: SubjectVersion[];
   if (versionText === undefined) against = live;
@@ -273,17 +289,28 @@ async function compatibilityRoute(store: SchemaStore, request: Request, url: URL
 async function configRoute(store: SchemaStore, request: Request, url: URL, subject: string | null): Promise<Response> {
   switch (request.method) {
     case "GET": {
-      if (subject === null) return respond({ compatibilityLevel: store.globalCompatibilityLevel });
-      const level = store.subjectCompatibility(subject) ?? (booleanParam(url, "defaultToGlobal") ? store.globalCompatibilityLevel : undefined);
-      if (level === undefined) throw errors.subjectLevelCompatibilityNotConfigured(subject);
-      return respond({ compatibilityLevel: level });
+      if (subject === null) {
+        const normalize = store.globalNormalizeValue;
+        return respond({ compatibilityLevel: store.globalCompatibilityLevel, ...(normalize !== undefined ? { normalize } : {}) });
+      }
+      const toGlobal = booleanParam(url, "defaultToGlobal");
+      const ownLevel = store.subjectCompatibility(subject);
+      const ownNormalize = store.subjectNormalize(subject);
+      if (ownLevel === undefined && ownNormalize === undefined && !toGlobal) throw errors.subjectLevelCompatibilityNotConfigured(subject);
+      const level = ownLevel ?? store.globalCompatibilityLevel;
+      const normalize = ownNormalize ?? (toGlobal ? store.globalNormalizeValue : undefined);
+      return respond({ compatibilityLevel: level, ...(normalize !== undefined ? { normalize } : {}) });
     }
     case "PUT": {
       const body = (await readJson(request)) as Record<string, Json> | null;
-      const level = typeof body?.compatibility === "string" ? body.compatibility.toUpperCase() : body?.compatibility;
-      if (!isCompatibilityLevel(level)) throw errors.invalidCompatibilityLevel();
-      await store.setCompatibility(subject, level);
-      return respond({ compatibility: level });
+      const given = body?.compatibility ?? body?.compatibilityLevel;
+      const level = typeof given === "string" ? given.toUpperCase() : given;
+      const normalize = body?.normalize;
+      if (level === undefined && typeof normalize !== "boolean") throw errors.invalidCompatibilityLevel();
+      if (level !== undefined && !isCompatibilityLevel(level)) throw errors.invalidCompatibilityLevel();
+      if (normalize !== undefined && typeof normalize !== "boolean") throw errors.invalidCompatibilityLevel();
+      await store.setConfig(subject, { ...(level !== undefined ? { compatibilityLevel: level } : {}), ...(normalize !== undefined ? { normalize } : {}) });
+      return respond({ ...(level !== undefined ? { compatibility: level } : {}), ...(normalize !== undefined ? { normalize } : {}) });
     }
     case "DELETE":
       return respond({ compatibilityLevel: await store.deleteCompatibility(subject) });

@@ -1,6 +1,13 @@
 // Broker-side schema validation of produced records (Confluent Server's topic configs, also honoured by Redpanda):
-//   confluent.key.schema.validation=true     keys must carry the Confluent envelope naming a registered schema id
+//   confluent.key.schema.validation=true     keys must carry the Confluent envelope naming a schema id registered
+//                                            under the subject the key subject name strategy derives
 //   confluent.value.schema.validation=true   the same for values
+//   confluent.key.subject.name.strategy      TopicNameStrategy (default: subject <topic>-key / <topic>-value),
+//   confluent.value.subject.name.strategy    RecordNameStrategy (<record full name>) or TopicRecordNameStrategy
+//                                            (<topic>-<record full name>); Confluent's class names or the short ones.
+//                                            Record name: Avro the record's full name, Protobuf the fully qualified
+//                                            name of the message the indexes pick, JSON Schema its title, as
+//                                            Confluent's ParsedSchema.name() gives them (no name: the record fails).
 //   kgate.schema.validation.strict=true      and the payload must decode with that schema (Avro: every byte consumed;
 //                                            Protobuf: message indexes name a message and the bytes parse; JSON: the
 //                                            document parses and validates, with ajv)
@@ -16,21 +23,39 @@ import addFormats from "ajv-formats";
 import protobuf from "protobufjs";
 import { batchRecordsSection, Compression, decodeRecords, readBatchHeader, type DecodedRecord } from "../protocol/records/record-batch.ts";
 import type { SchemaStore, StoredSchema } from "./store.ts";
+import { AvroSchema } from "./compatibility/avro.ts";
+import { JsonSchemaDocument } from "./compatibility/json-schema.ts";
+import type { ProtobufSchema } from "./compatibility/protobuf.ts";
+import type { ParsedSchema } from "./compatibility/types.ts";
 
 export const KEY_VALIDATION_CONFIG = "confluent.key.schema.validation";
 export const VALUE_VALIDATION_CONFIG = "confluent.value.schema.validation";
 export const STRICT_VALIDATION_CONFIG = "kgate.schema.validation.strict";
-export const SCHEMA_VALIDATION_CONFIGS = [KEY_VALIDATION_CONFIG, VALUE_VALIDATION_CONFIG, STRICT_VALIDATION_CONFIG];
+export const KEY_SUBJECT_STRATEGY_CONFIG = "confluent.key.subject.name.strategy";
+export const VALUE_SUBJECT_STRATEGY_CONFIG = "confluent.value.subject.name.strategy";
+export const SCHEMA_VALIDATION_CONFIGS = [KEY_VALIDATION_CONFIG, VALUE_VALIDATION_CONFIG, STRICT_VALIDATION_CONFIG, KEY_SUBJECT_STRATEGY_CONFIG, VALUE_SUBJECT_STRATEGY_CONFIG];
+
+export type SubjectNameStrategy = "TopicNameStrategy" | "RecordNameStrategy" | "TopicRecordNameStrategy";
+const SUBJECT_NAME_STRATEGIES: readonly SubjectNameStrategy[] = ["TopicNameStrategy", "RecordNameStrategy", "TopicRecordNameStrategy"];
+
+/** A strategy config's value (`io.confluent.kafka.serializers.subject.RecordNameStrategy` or `RecordNameStrategy`); null: unknown. */
+export function parseSubjectNameStrategy(text: string | undefined): SubjectNameStrategy | null {
+  if (text === undefined || text === "") return "TopicNameStrategy";
+  const simpleName = text.slice(text.lastIndexOf(".") + 1);
+  return (SUBJECT_NAME_STRATEGIES as readonly string[]).includes(simpleName) ? (simpleName as SubjectNameStrategy) : null;
+}
 
 const ENVELOPE_HEADER_BYTES = 5;
+/** Message indexes one envelope may list: nesting deeper than this is no schema a serializer wrote. */
+const MESSAGE_INDEXES_MAX = 100;
 
 export interface RecordError {
   batchIndex: number;
   batchIndexErrorMessage: string | null;
 }
 
-/** Checks decoded records against the registry; returns the failures (empty: the batch may be stored). */
-export type RecordValidator = (configs: ReadonlyMap<string, string>, records: DecodedRecord[]) => RecordError[];
+/** Checks a topic's decoded records against the registry; returns the failures (empty: the batch may be stored). */
+export type RecordValidator = (topic: string, configs: ReadonlyMap<string, string>, records: DecodedRecord[]) => RecordError[];
 
 const validators = new WeakMap<object, RecordValidator>();
 
@@ -46,7 +71,7 @@ export function recordValidatorFor(broker: object, configs: ReadonlyMap<string, 
 }
 
 /** Validation asked for but no registry runs on this node: nothing can be checked, so nothing is accepted. */
-const rejectAll: RecordValidator = (_configs, records) =>
+const rejectAll: RecordValidator = (_topic, _configs, records) =>
   records.map((_, batchIndex) => ({ batchIndex, batchIndexErrorMessage: "schema validation is on for this topic but the schema registry is off" }));
 
 /**
@@ -55,6 +80,7 @@ const rejectAll: RecordValidator = (_configs, records) =>
  */
 export function schemaRecordErrors(
   broker: object,
+  topic: string,
   configs: ReadonlyMap<string, string>,
   batch: Uint8Array,
   decompressedRecords?: Uint8Array,
@@ -67,7 +93,7 @@ export function schemaRecordErrors(
     if (!expanded.ok) return [{ batchIndex: 0, batchIndexErrorMessage: expanded.message }];
     section = expanded.data;
   }
-  const failures = validator(configs, decodeRecords(batch, section));
+  const failures = validator(topic, configs, decodeRecords(batch, section));
   return failures.length === 0 ? null : failures;
 }
 
@@ -103,14 +129,27 @@ export function envelopeSchemaId(bytes: Uint8Array): number | null {
 }
 
 export function createRecordValidator(store: SchemaStore, decoders = new PayloadDecoders(store)): RecordValidator {
-  const check = (part: "key" | "value", bytes: Uint8Array, strict: boolean): string | null => {
+  const recordNames = new RecordNames(store);
+  /** The subject the strategy derives for the record part, or a problem. */
+  const subjectFor = (topic: string, part: "key" | "value", strategy: SubjectNameStrategy, stored: StoredSchema, payload: Uint8Array) => {
+    if (strategy === "TopicNameStrategy") return `${topic}-${part}`;
+    const recordName = recordNames.nameOf(stored, payload);
+    if (recordName === null) return null;
+    return strategy === "RecordNameStrategy" ? recordName : `${topic}-${recordName}`;
+  };
+
+  const check = (topic: string, part: "key" | "value", bytes: Uint8Array, strategy: SubjectNameStrategy | null, strict: boolean): string | null => {
     const id = envelopeSchemaId(bytes);
     if (id === null) return `${part} does not start with the schema registry envelope (magic byte 0 and a schema id)`;
     const stored = store.schemaById(id);
     if (!stored || !store.isLive(id)) return `${part} names schema id ${id}, which is not registered`;
+    if (strategy === null) return `the topic's ${part} subject name strategy is not one of ${SUBJECT_NAME_STRATEGIES.join(", ")}`;
+    const payload = bytes.subarray(ENVELOPE_HEADER_BYTES);
+    const subject = subjectFor(topic, part, strategy, stored, payload);
+    if (subject === null) return `${part} names schema id ${id}, whose schema has no record name for ${strategy} (an Avro record, a titled JSON Schema, a Protobuf message)`;
+    if (!store.isLiveUnder(subject, id)) return `${part} names schema id ${id}, which is not registered under subject ${subject} (${strategy})`;
     if (!strict) return null;
     const decoder = decoders.decoderFor(stored);
-    const payload = bytes.subarray(ENVELOPE_HEADER_BYTES);
     let problem: string | null;
     if (decoder.check) problem = decoder.check(payload);
     else {
@@ -120,17 +159,88 @@ export function createRecordValidator(store: SchemaStore, decoders = new Payload
     return problem === null ? null : `${part} does not decode with schema id ${id}: ${problem}`;
   };
 
-  return (configs, records) => {
+  return (topic, configs, records) => {
     const strict = configs.get(STRICT_VALIDATION_CONFIG) === "true";
     const keys = configs.get(KEY_VALIDATION_CONFIG) === "true";
     const values = configs.get(VALUE_VALIDATION_CONFIG) === "true";
+    const keyStrategy = parseSubjectNameStrategy(configs.get(KEY_SUBJECT_STRATEGY_CONFIG));
+    const valueStrategy = parseSubjectNameStrategy(configs.get(VALUE_SUBJECT_STRATEGY_CONFIG));
     const failures: RecordError[] = [];
     records.forEach((record, batchIndex) => {
-      const problem = (keys && record.key !== null ? check("key", record.key, strict) : null) ?? (values && record.value !== null ? check("value", record.value, strict) : null);
+      const problem =
+        (keys && record.key !== null ? check(topic, "key", record.key, keyStrategy, strict) : null) ??
+        (values && record.value !== null ? check(topic, "value", record.value, valueStrategy, strict) : null);
       if (problem !== null) failures.push({ batchIndex, batchIndexErrorMessage: problem });
     });
     return failures;
   };
+}
+
+/**
+ * Record names for the record-name strategies. Avro and JSON Schema name the whole schema (kept per id); Protobuf
+ * names the message the envelope's indexes pick (the first message when they pick none, as the serializers of
+ * @kafkajs/confluent-schema-registry write no indexes).
+ */
+class RecordNames {
+  private readonly byId = new Map<number, (payload: Uint8Array) => string | null>();
+
+  constructor(private readonly store: SchemaStore) {}
+
+  nameOf(stored: StoredSchema, payload: Uint8Array): string | null {
+    let namer = this.byId.get(stored.id);
+    if (!namer) {
+      namer = this.build(stored);
+      this.byId.set(stored.id, namer);
+    }
+    return namer(payload);
+  }
+
+  private build(stored: StoredSchema): (payload: Uint8Array) => string | null {
+    let parsed: ParsedSchema;
+    try {
+      parsed = this.store.parsed(stored);
+    } catch {
+      return () => null;
+    }
+    if (parsed instanceof AvroSchema) {
+      const name = parsed.recordName();
+      return () => name;
+    }
+    if (parsed instanceof JsonSchemaDocument) {
+      const name = parsed.recordName();
+      return () => name;
+    }
+    const proto = parsed as ProtobufSchema;
+    const first = proto.messageNameAt([0]);
+    return (payload) => {
+      const indexes = readMessageIndexes(payload);
+      return (indexes === null ? null : proto.messageNameAt(indexes.indexes)) ?? first;
+    };
+  }
+}
+
+/** The Confluent Protobuf envelope's message indexes ([0] when the count is 0) and where the message starts. */
+export function readMessageIndexes(payload: Uint8Array): { indexes: number[]; offset: number } | null {
+  let offset = 0;
+  const readZigzag = (): number | null => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (offset >= payload.length) return null;
+      const byte = payload[offset++]!;
+      value |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return (value >>> 1) ^ -(value & 1);
+    }
+    return null;
+  };
+  const count = readZigzag();
+  if (count === null || count < 0 || count > MESSAGE_INDEXES_MAX) return null;
+  const indexes = count === 0 ? [0] : [];
+  for (let i = 0; i < count; i++) {
+    const index = readZigzag();
+    if (index === null || index < 0) return null;
+    indexes.push(index);
+  }
+  return { indexes, offset };
 }
 
 function buildDecoder(store: SchemaStore, stored: StoredSchema): PayloadDecoderWithCheck {
@@ -195,25 +305,9 @@ function protobufDecoder(schema: string, referenceSchemas: string[]): PayloadDec
     return () => message.toObject(decoded, { longs: String, enums: String, bytes: String, defaults: true });
   };
   const withIndexes = (payload: Uint8Array): DecodeResult => {
-    let offset = 0;
-    const readZigzag = (): number | null => {
-      let value = 0;
-      for (let shift = 0; shift < 35; shift += 7) {
-        if (offset >= payload.length) return null;
-        const byte = payload[offset++]!;
-        value |= (byte & 0x7f) << shift;
-        if ((byte & 0x80) === 0) return (value >>> 1) ^ -(value & 1);
-      }
-      return null;
-    };
-    const count = readZigzag();
-    if (count === null || count < 0 || count > 100) return { ok: false, message: "bad message indexes" };
-    const indexes = count === 0 ? [0] : [];
-    for (let i = 0; i < count; i++) {
-      const index = readZigzag();
-      if (index === null || index < 0) return { ok: false, message: "bad message indexes" };
-      indexes.push(index);
-    }
+    const read = readMessageIndexes(payload);
+    if (read === null) return { ok: false, message: "bad message indexes" };
+    const { indexes, offset } = read;
     let scope: protobuf.NamespaceBase = namespace;
     let message: protobuf.Type | undefined;
     for (const index of indexes) {

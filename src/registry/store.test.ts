@@ -34,3 +34,28 @@ test("compaction keeps the live state and the id counter; a new store replays th
   const next = await reloaded.register("new", "AVRO", '"boolean"', []);
   expect(next.id).toBeGreaterThan(Math.max(first.id, doomed.id) + 1);
 });
+
+test("normalize configs replay, with and without a level, and through compaction", async () => {
+  const topics = new TopicStore(() => new MemoryPartitionLog());
+  const store = new SchemaStore(topics);
+  await store.setConfig("only-normalize", { normalize: true });
+  await store.setConfig("both", { compatibilityLevel: "FULL", normalize: true });
+  await store.setConfig(null, { normalize: false });
+  await store.setCompatibility("both", "NONE"); // keeps normalize
+  const check = (replayed: SchemaStore) => {
+    expect(replayed.subjectNormalize("only-normalize")).toBe(true);
+    expect(replayed.subjectCompatibility("only-normalize")).toBeUndefined();
+    expect(replayed.subjectNormalize("both")).toBe(true);
+    expect(replayed.subjectCompatibility("both")).toBe("NONE");
+    expect(replayed.globalNormalizeValue).toBe(false);
+    expect(replayed.effectiveNormalize("elsewhere")).toBe(false);
+  };
+  const reloaded = new SchemaStore(topics);
+  reloaded.load();
+  check(reloaded);
+  for (let i = 0; i < limits.schemasCompactionRecordsMin; i++) await reloaded.setConfig("churn", { normalize: i % 2 === 0 });
+  expect(topics.get(SCHEMAS_TOPIC)!.partitions[0]!.logStartOffset).toBeGreaterThan(0);
+  const compacted = new SchemaStore(topics);
+  compacted.load();
+  check(compacted);
+});

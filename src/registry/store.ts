@@ -3,7 +3,7 @@
 // so it lands in whatever log the broker keeps: the file log makes it durable) and then applied; on start the state
 // is rebuilt by replaying the topic, as Confluent's KafkaStore does. Record shapes follow Confluent's:
 //   key {"keytype":"SCHEMA","subject":s,"version":v,"magic":1}  value {"subject","version","id","schemaType","references","schema","deleted"}
-//   key {"keytype":"CONFIG","subject":s|null,"magic":0}           value {"compatibilityLevel":L}   (null value: removed)
+//   key {"keytype":"CONFIG","subject":s|null,"magic":0}           value {"compatibilityLevel":L,"normalize":b} (null: removed)
 //   key {"keytype":"MODE","subject":s|null,"magic":0}             value {"mode":M}                 (null value: removed)
 //   key {"keytype":"NOOP","magic":0}                              value {"maxId":N}  (kgate: ids are never reused)
 // The log has no key compaction, so when `_schemas` holds many more records than live keys, the live state is written
@@ -11,6 +11,10 @@
 // leaves the older records, and replaying them before the newer copies gives the same state.
 // A hard delete writes a null value (tombstone) for the version's key. Ids are global: the same schema (type,
 // canonical text, references) gets the same id in every subject; new ids are the largest known plus one.
+// Normalize (the `normalize` request flag, or the subject's or global config): the schema is stored in Confluent's
+// normalized form and a subject's versions are matched by their normalized forms, so schemas differing only in what
+// normalization drops (whitespace, key order, namespaces folded into names, Protobuf declaration order of fields and
+// options) get one id and one version.
 
 import { limits } from "../config.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
@@ -111,10 +115,14 @@ export class SchemaStore {
   /** subject → versions in ascending order (soft-deleted ones included, hard-deleted ones gone). */
   private readonly subjects = new Map<string, SubjectVersion[]>();
   private readonly compatibilityBySubject = new Map<string, CompatibilityLevel>();
+  private readonly normalizeBySubject = new Map<string, boolean>();
   private readonly modeBySubject = new Map<string, Mode>();
   /** id → live (not soft-deleted) subject-versions using it: what produce validation asks per record. */
   private readonly liveVersionCounts = new Map<number, number>();
+  /** subjectIdKey(subject, id) → live versions of the subject using the id (the subject name strategy check). */
+  private readonly liveSubjectIdCounts = new Map<string, number>();
   private globalCompatibility: CompatibilityLevel | null = null;
+  private globalNormalize: boolean | null = null;
   private globalMode: Mode | null = null;
   private maxId = 0;
   /** Records in `_schemas` from its log start offset (replayed or appended): what compaction weighs. */
@@ -193,8 +201,10 @@ export class SchemaStore {
   private liveRecords(): { key: SchemaKey; value: unknown }[] {
     const records: { key: SchemaKey; value: unknown }[] = [{ key: { keytype: "NOOP", magic: 0 }, value: { maxId: this.maxId } }];
     for (const versions of this.subjects.values()) for (const version of versions) records.push(this.versionRecord(version, version.deleted));
-    if (this.globalCompatibility !== null) records.push({ key: { keytype: "CONFIG", subject: null, magic: 0 }, value: { compatibilityLevel: this.globalCompatibility } });
-    for (const [subject, level] of this.compatibilityBySubject) records.push({ key: { keytype: "CONFIG", subject, magic: 0 }, value: { compatibilityLevel: level } });
+    if (this.globalCompatibility !== null || this.globalNormalize !== null) records.push({ key: { keytype: "CONFIG", subject: null, magic: 0 }, value: this.configValue(null) });
+    for (const subject of new Set([...this.compatibilityBySubject.keys(), ...this.normalizeBySubject.keys()])) {
+      records.push({ key: { keytype: "CONFIG", subject, magic: 0 }, value: this.configValue(subject) });
+    }
     if (this.globalMode !== null) records.push({ key: { keytype: "MODE", subject: null, magic: 0 }, value: { mode: this.globalMode } });
     for (const [subject, mode] of this.modeBySubject) records.push({ key: { keytype: "MODE", subject, magic: 0 }, value: { mode } });
     return records;
@@ -229,10 +239,18 @@ export class SchemaStore {
         return this.putVersion(value as SchemaValue);
       }
       case "CONFIG": {
-        const level = (value as { compatibilityLevel?: CompatibilityLevel } | null)?.compatibilityLevel ?? null;
-        if (subject === null) this.globalCompatibility = level;
-        else if (level === null) this.compatibilityBySubject.delete(subject);
+        const config = value as { compatibilityLevel?: CompatibilityLevel; normalize?: boolean } | null;
+        const level = config?.compatibilityLevel ?? null;
+        const normalize = typeof config?.normalize === "boolean" ? config.normalize : null;
+        if (subject === null) {
+          this.globalCompatibility = level;
+          this.globalNormalize = normalize;
+          return;
+        }
+        if (level === null) this.compatibilityBySubject.delete(subject);
         else this.compatibilityBySubject.set(subject, level);
+        if (normalize === null) this.normalizeBySubject.delete(subject);
+        else this.normalizeBySubject.set(subject, normalize);
         return;
       }
       case "MODE": {
@@ -286,11 +304,20 @@ export class SchemaStore {
     const count = (this.liveVersionCounts.get(version.id) ?? 0) + delta;
     if (count > 0) this.liveVersionCounts.set(version.id, count);
     else this.liveVersionCounts.delete(version.id);
+    const key = subjectIdKey(version.subject, version.id);
+    const underSubject = (this.liveSubjectIdCounts.get(key) ?? 0) + delta;
+    if (underSubject > 0) this.liveSubjectIdCounts.set(key, underSubject);
+    else this.liveSubjectIdCounts.delete(key);
   }
 
   /** Whether some live subject-version uses the id (O(1)). */
   isLive(id: number): boolean {
     return this.liveVersionCounts.has(id);
+  }
+
+  /** Whether a live version of the subject uses the id (O(1)). */
+  isLiveUnder(subject: string, id: number): boolean {
+    return this.liveSubjectIdCounts.has(subjectIdKey(subject, id));
   }
 
   /** The canonical text of a stored schema (its own text when it no longer parses). */
@@ -378,11 +405,36 @@ export class SchemaStore {
     return versions.find((candidate) => candidate.version === version);
   }
 
-  /** The live version of the subject holding this schema, if any. */
-  lookup(subject: string, parsed: ParsedSchema, references: SchemaReference[], includeDeleted = false): SubjectVersion | undefined {
+  /** The live version of the subject holding this schema, if any; with normalize, compared in normalized form. */
+  lookup(subject: string, parsed: ParsedSchema, references: SchemaReference[], includeDeleted = false, normalize = false): SubjectVersion | undefined {
+    const versions = this.versions(subject, includeDeleted);
     const id = this.idsBySchemaKey.get(schemaKey(parsed.schemaType, parsed.canonical, references));
-    if (id === undefined) return undefined;
-    return this.versions(subject, includeDeleted).find((version) => version.id === id);
+    const exact = id === undefined ? undefined : versions.find((version) => version.id === id);
+    if (exact || !normalize) return exact;
+    const wanted = schemaKey(parsed.schemaType, parsed.normalized(), normalizedReferences(references));
+    return versions.find((version) => {
+      const stored = this.schemasById.get(version.id)!;
+      try {
+        return schemaKey(stored.schemaType, this.parsed(stored).normalized(), normalizedReferences(stored.references)) === wanted;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The schema as registered: in normalized form (and references sorted) when asked. */
+  prepareCandidate(schemaType: SchemaType, schema: string, references: SchemaReference[], normalize: boolean): { parsed: ParsedSchema; references: SchemaReference[] } {
+    const parsed = this.parseCandidate(schemaType, schema, references);
+    if (!normalize) return { parsed, references };
+    const sorted = normalizedReferences(references);
+    let normalized: string;
+    try {
+      normalized = parsed.normalized();
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      throw errors.invalidSchema(`Invalid schema ${schema}, details: ${(error as Error).message}`);
+    }
+    return { parsed: this.parseCandidate(schemaType, normalized, sorted), references: sorted };
   }
 
   /** Registers the schema under the subject (or returns the version that already holds it). */
@@ -391,12 +443,17 @@ export class SchemaStore {
     schemaType: SchemaType,
     schema: string,
     references: SchemaReference[],
-    requested: { id?: number; version?: number } = {},
+    requested: { id?: number; version?: number; normalize?: boolean } = {},
   ): Promise<{ id: number; version: number }> {
     const mode = this.effectiveMode(subject);
     if (mode === "READONLY" || mode === "READONLY_OVERRIDE") throw errors.operationNotPermitted(`Subject ${subject} is in read-only mode`);
-    const parsed = this.parseCandidate(schemaType, schema, references);
-    const existing = this.lookup(subject, parsed, references);
+    const normalize = requested.normalize === true || this.effectiveNormalize(subject);
+    const prepared = this.prepareCandidate(schemaType, schema, references, normalize);
+    const parsed = prepared.parsed;
+    references = prepared.references;
+    // What is stored: the normalized text, or a Protobuf descriptor written as .proto text.
+    schema = parsed.text;
+    const existing = this.lookup(subject, parsed, references, false, normalize);
     if (existing && requested.id === undefined) return { id: existing.id, version: existing.version };
 
     const key = schemaKey(schemaType, parsed.canonical, references);
@@ -452,7 +509,7 @@ export class SchemaStore {
     if (all.some((version) => !version.deleted)) throw errors.subjectNotSoftDeleted(subject);
     await this.write([
       ...all.map((version) => ({ key: { keytype: "SCHEMA" as const, subject, version: version.version, magic: 1 }, value: null })),
-      ...(this.compatibilityBySubject.has(subject) ? [{ key: { keytype: "CONFIG" as const, subject, magic: 0 }, value: null }] : []),
+      ...(this.compatibilityBySubject.has(subject) || this.normalizeBySubject.has(subject) ? [{ key: { keytype: "CONFIG" as const, subject, magic: 0 }, value: null }] : []),
       ...(this.modeBySubject.has(subject) ? [{ key: { keytype: "MODE" as const, subject, magic: 0 }, value: null }] : []),
     ]);
     return all.map((version) => version.version);
@@ -526,12 +583,38 @@ export class SchemaStore {
   }
 
   async setCompatibility(subject: string | null, level: CompatibilityLevel): Promise<void> {
-    await this.write([{ key: { keytype: "CONFIG", subject, magic: 0 }, value: { compatibilityLevel: level } }]);
+    await this.setConfig(subject, { compatibilityLevel: level });
   }
 
-  /** Removes the subject's (or the global) level; returns the level it had. */
+  /** Sets the level and/or normalize of the subject (or the global config), keeping what is not given. */
+  async setConfig(subject: string | null, config: { compatibilityLevel?: CompatibilityLevel; normalize?: boolean }): Promise<void> {
+    const value = { ...this.configValue(subject), ...config };
+    await this.write([{ key: { keytype: "CONFIG", subject, magic: 0 }, value }]);
+  }
+
+  /** The config record's value as set (nothing inherited). */
+  private configValue(subject: string | null): { compatibilityLevel?: CompatibilityLevel; normalize?: boolean } {
+    const level = subject === null ? this.globalCompatibility : this.compatibilityBySubject.get(subject);
+    const normalize = subject === null ? this.globalNormalize : this.normalizeBySubject.get(subject);
+    return { ...(level != null ? { compatibilityLevel: level } : {}), ...(normalize != null ? { normalize } : {}) };
+  }
+
+  /** The subject's own normalize setting (undefined: not set). */
+  subjectNormalize(subject: string): boolean | undefined {
+    return this.normalizeBySubject.get(subject);
+  }
+
+  get globalNormalizeValue(): boolean | undefined {
+    return this.globalNormalize ?? undefined;
+  }
+
+  effectiveNormalize(subject: string): boolean {
+    return this.normalizeBySubject.get(subject) ?? this.globalNormalize ?? false;
+  }
+
+  /** Removes the subject's (or the global) config; returns the level it had. */
   async deleteCompatibility(subject: string | null): Promise<CompatibilityLevel> {
-    const previous = subject === null ? this.globalCompatibilityLevel : this.compatibilityBySubject.get(subject);
+    const previous = subject === null ? this.globalCompatibilityLevel : (this.compatibilityBySubject.get(subject) ?? (this.normalizeBySubject.has(subject) ? this.globalCompatibilityLevel : undefined));
     if (previous === undefined) throw errors.subjectLevelCompatibilityNotConfigured(subject!);
     await this.write([{ key: { keytype: "CONFIG", subject, magic: 0 }, value: null }]);
     return previous;
@@ -563,6 +646,24 @@ export class SchemaStore {
     await this.write([{ key: { keytype: "MODE", subject, magic: 0 }, value: null }]);
     return previous;
   }
+}
+
+/** References as normalization leaves them: sorted (by name, subject, version) and distinct. */
+function normalizedReferences(references: SchemaReference[]): SchemaReference[] {
+  const seen = new Set<string>();
+  const result: SchemaReference[] = [];
+  for (const reference of references) {
+    const key = JSON.stringify([reference.name, reference.subject, reference.version]);
+    if (!seen.has(key)) {
+      seen.add(key);
+      result.push(reference);
+    }
+  }
+  return result.sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.subject !== b.subject ? (a.subject < b.subject ? -1 : 1) : a.version - b.version));
+}
+
+function subjectIdKey(subject: string, id: number): string {
+  return `${id}\u0000${subject}`;
 }
 
 /** What makes two registrations "the same schema": type, canonical text and references. */

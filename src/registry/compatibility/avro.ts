@@ -7,6 +7,7 @@
 // union needs each branch readable, a reader union needs one branch that reads the writer. Logical types are ignored
 // by the check, as in Java. Recursive pairs already under comparison count as compatible.
 
+import { avroNormalizedText, avroResolvedText } from "./avro-forms.ts";
 import { InvalidSchemaError, type Incompatibility, type ParsedSchema, type ResolvedReference } from "./types.ts";
 
 const PRIMITIVES = new Set(["null", "boolean", "int", "long", "float", "double", "bytes", "string"]);
@@ -175,17 +176,33 @@ export function avroCanonicalForm(type: AvroType, written = new Set<string>()): 
 export class AvroSchema implements ParsedSchema {
   readonly schemaType = "AVRO" as const;
   readonly canonical: string;
+  private normalizedText: string | null = null;
 
   constructor(
     readonly root: AvroType,
     readonly text: string,
+    /** The referenced schemas' texts, dependencies first. */
+    readonly referenceTexts: string[] = [],
   ) {
     this.canonical = JSON.stringify(JSON.parse(text));
+  }
+
+  normalized(): string {
+    return (this.normalizedText ??= avroNormalizedText(this.text, this.referenceTexts));
+  }
+
+  formatted(format: string): string {
+    return format === "resolved" ? avroResolvedText(this.text, this.referenceTexts) : this.text;
   }
 
   backwardIncompatibilities(previous: ParsedSchema): Incompatibility[] {
     if (!(previous instanceof AvroSchema)) return ["Schema type changed"];
     return new ReaderWriterChecker().check(this.root, previous.root, "");
+  }
+
+  /** Confluent's AvroSchema.name(): a record's full name; null for other schemas. */
+  recordName(): string | null {
+    return this.root.kind === "record" ? this.root.fullName : null;
   }
 }
 
@@ -201,7 +218,7 @@ export function parseAvroSchema(text: string, references: ResolvedReference[] = 
       throw new InvalidSchemaError(`Invalid default for field ${field.name} in ${record}: ${JSON.stringify(field.defaultValue)} is not a ${typeName(field.type)}`);
     }
   }
-  return new AvroSchema(root, text);
+  return new AvroSchema(root, text, references.map((reference) => reference.schema));
 }
 
 function isValidDefault(type: AvroType, value: unknown, seen: Set<AvroType>): boolean {

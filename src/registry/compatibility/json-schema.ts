@@ -750,8 +750,23 @@ export class JsonSchemaDocument implements ParsedSchema {
   constructor(
     readonly root: JsonNode,
     readonly json: Json,
+    readonly text: string,
   ) {
     this.canonical = JSON.stringify(json);
+  }
+
+  /** Confluent's JsonSchema.normalize(): the JSON with every object's keys sorted. */
+  normalized(): string {
+    return stableStringify(this.json);
+  }
+
+  formatted(): string {
+    return this.text;
+  }
+
+  /** Confluent's JsonSchema.name(): the title; null without one. */
+  recordName(): string | null {
+    return isObject(this.json) && typeof this.json.title === "string" ? this.json.title : null;
   }
 
   backwardIncompatibilities(previous: ParsedSchema): Incompatibility[] {
@@ -775,7 +790,7 @@ export function parseJsonSchema(text: string, references: ResolvedReference[] = 
   const root = loader.load(json);
   // Resolve every $ref now, so a dangling one is an invalid schema rather than a failure during a check.
   resolveAll(root, new Set());
-  return new JsonSchemaDocument(root, json);
+  return new JsonSchemaDocument(root, json, text);
 }
 
 function resolveAll(node: JsonNode, seen: Set<JsonNode>): void {

@@ -8,6 +8,14 @@
 // removed, a oneof member deleted, several existing fields (or fields of different origins) merged into one oneof.
 
 import protobuf from "protobufjs";
+import {
+  decodeSerializedDescriptor,
+  descriptorToProtoText,
+  encodeSerializedDescriptor,
+  looksLikeSerializedDescriptor,
+  normalizeProtoText,
+  protoTextToDescriptor,
+} from "./protobuf-descriptor.ts";
 import { InvalidSchemaError, type Incompatibility, type ParsedSchema, type ResolvedReference } from "./types.ts";
 
 const COMPATIBLE_CHANGES = new Set([
@@ -71,13 +79,24 @@ function collectTypes(file: ProtoFile, reference: string | null, into: Map<strin
 export class ProtobufSchema implements ParsedSchema {
   readonly schemaType = "PROTOBUF" as const;
   readonly canonical: string;
+  private normalizedText: string | null = null;
 
   constructor(
     readonly text: string,
     readonly file: ProtoFile,
     readonly types: Map<string, TypeInfo>,
+    readonly references: ResolvedReference[] = [],
   ) {
     this.canonical = text.trim();
+  }
+
+  normalized(): string {
+    return (this.normalizedText ??= normalizeProtoText(this.text, this.references));
+  }
+
+  /** "serialized": the FileDescriptorProto in base64, as Confluent's `format=serialized` returns it. */
+  formatted(format: string): string {
+    return format === "serialized" ? encodeSerializedDescriptor(protoTextToDescriptor(this.text, this.references)) : this.text;
   }
 
   backwardIncompatibilities(previous: ParsedSchema): Incompatibility[] {
@@ -89,14 +108,30 @@ export class ProtobufSchema implements ParsedSchema {
       .map((difference) => `{errorType:"${difference.type}", description:"${difference.type.toLowerCase().replaceAll("_", " ")} at path '${difference.path}'"}`);
   }
 
+  /** The fully qualified name of the message the envelope's indexes name (a path: top-level index, nested index...). */
+  messageNameAt(indexes: readonly number[]): string | null {
+    let candidates = this.file.types;
+    let message: protobuf.Type | null = null;
+    for (const index of indexes) {
+      message = candidates.filter((item): item is protobuf.Type => item instanceof protobuf.Type)[index] ?? null;
+      if (message === null) return null;
+      candidates = message.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof protobuf.Type || item instanceof protobuf.Enum);
+    }
+    return message === null ? null : message.fullName.replace(/^\./, "");
+  }
+
   /** The message names in envelope order (Confluent message indexes count messages only, depth first). */
   messageNames(): string[] {
     return [...this.types.values()].filter((info) => info.reference === null && info.element instanceof protobuf.Type).map((info) => info.fullName);
   }
 }
 
-/** Parses .proto text; references give the imported files' text by import name (transitively resolved by the caller). */
-export function parseProtobufSchema(text: string, references: ResolvedReference[] = []): ProtobufSchema {
+/**
+ * Parses .proto text, or a base64 FileDescriptorProto (written back as .proto text); references give the imported
+ * files' text by import name (transitively resolved by the caller).
+ */
+export function parseProtobufSchema(given: string, references: ResolvedReference[] = []): ProtobufSchema {
+  const text = looksLikeSerializedDescriptor(given) ? descriptorToProtoText(decodeSerializedDescriptor(given), { normalize: false }) : given;
   const { file, imports } = parseFile(text);
   const types = new Map<string, TypeInfo>();
   const known = new Map(references.map((reference) => [reference.name, reference]));
@@ -112,7 +147,7 @@ export function parseProtobufSchema(text: string, references: ResolvedReference[
   };
   imports.forEach(load);
   collectTypes(file, null, types);
-  return new ProtobufSchema(text, file, types);
+  return new ProtobufSchema(text, file, types, references);
 }
 
 interface Difference {

@@ -48,8 +48,14 @@ export type Incompatibility = string;
  */
 export interface ParsedSchema {
   readonly schemaType: SchemaType;
+  /** The schema text the registry stores (a Protobuf FileDescriptorProto given in base64 becomes .proto text). */
+  readonly text: string;
   /** Canonical text: what identical schemas share (ids are given per canonical text and references). */
   readonly canonical: string;
+  /** Confluent's normalized text (`normalize=true`): schemas differing only in what it drops normalize alike. */
+  normalized(): string;
+  /** The text in a `format=` of GET /schemas/ids/{id} (Avro "resolved", Protobuf "serialized"); others: `text`. */
+  formatted(format: string): string;
   /** Incompatibilities of evolving `previous` into this schema under BACKWARD (this reads data written by previous). */
   backwardIncompatibilities(previous: ParsedSchema): Incompatibility[];
 }

@@ -156,3 +156,43 @@ test("a topic with value validation stores envelope records of registered schema
   const view = (await (await fetch(`http://127.0.0.1:${server.registry!.server.port}/topics/validated/records`)).json()) as any[];
   expect(view).toMatchObject([{ offset: 0, key: { encoding: "null" }, value: { schemaId: id, encoding: "schema", value: { id: "ok", amount: 1 } } }]);
 }, TEST_TIMEOUT_MS);
+
+test("validation follows the subject name strategy: an id registered only under another subject is refused", async () => {
+  await using server = await start();
+  const registry = new SchemaRegistry({ host: `http://127.0.0.1:${server.registry!.server.port}` });
+  const kafka = new Kafka({ clientId: "kgate-registry-e2e", brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: "by-topic", configEntries: [{ name: "confluent.value.schema.validation", value: "true" }] },
+      {
+        topic: "by-record",
+        configEntries: [
+          { name: "confluent.value.schema.validation", value: "true" },
+          { name: "confluent.value.subject.name.strategy", value: "io.confluent.kafka.serializers.subject.RecordNameStrategy" },
+        ],
+      },
+    ],
+  });
+  await admin.disconnect();
+  // Registered, but under a subject of another topic: the serializer's bytes are a valid envelope of a live id.
+  const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(AVRO_V1) }, { subject: "elsewhere-value" });
+  const encoded = await registry.encode(id, { id: "x", amount: 1 });
+  const producer = kafka.producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await expect(producer.send({ topic: "by-topic", messages: [{ value: encoded }] })).rejects.toMatchObject({ type: "INVALID_RECORD" });
+    // The same schema registered under by-topic-value (same id) lets the same bytes in.
+    expect((await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(AVRO_V1) }, { subject: "by-topic-value" })).id).toBe(id);
+    await producer.send({ topic: "by-topic", messages: [{ value: encoded }] });
+    // RecordNameStrategy: the subject is the record's full name, kgate.e2e.Payment.
+    await expect(producer.send({ topic: "by-record", messages: [{ value: encoded }] })).rejects.toMatchObject({ type: "INVALID_RECORD" });
+    await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(AVRO_V1) }, { subject: "kgate.e2e.Payment" });
+    await producer.send({ topic: "by-record", messages: [{ value: encoded }] });
+  } finally {
+    await producer.disconnect();
+  }
+  expect(server.broker.topics.get("by-topic")!.partitions[0]!.logEndOffset).toBe(1);
+  expect(server.broker.topics.get("by-record")!.partitions[0]!.logEndOffset).toBe(1);
+}, TEST_TIMEOUT_MS);
