@@ -18,6 +18,9 @@ import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
 import { deleteRecordsHandler } from "./21-delete-records.ts";
+import { describeAclsHandler } from "./29-describe-acls.ts";
+import { createAclsHandler } from "./30-create-acls.ts";
+import { deleteAclsHandler } from "./31-delete-acls.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { alterConfigsHandler } from "./33-alter-configs.ts";
 import { createPartitionsHandler } from "./37-create-partitions.ts";
@@ -43,6 +46,9 @@ const handlers: ApiHandler[] = [
   createTopicsHandler,
   deleteTopicsHandler,
   deleteRecordsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,
