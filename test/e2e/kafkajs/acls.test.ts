@@ -20,7 +20,7 @@ const ANONYMOUS = "User:ANONYMOUS";
 const authorizer = { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false };
 
 /** An ACL entry in kafkajs's shape (its enums have the wire codes). */
-function entry(resourceType: number, resourceName: string, operation: number, permissionType = AclPermission.ALLOW, patternType = PatternType.LITERAL, host = "*"): any {
+function entry(resourceType: number, resourceName: string, operation: number, permissionType: number = AclPermission.ALLOW, patternType: number = PatternType.LITERAL, host = "*"): any {
   return { resourceType, resourceName, resourcePatternType: patternType, principal: ANONYMOUS, host, operation, permissionType };
 }
 
