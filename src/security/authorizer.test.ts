@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AclOperation as Op, AclPermission, PatternType, ResourceType, type AclBinding } from "./acl.ts";
@@ -115,6 +115,18 @@ describe("AclStore", () => {
       const reopened = new AclStore(dataDir);
       expect(reopened.list()).toEqual([orders, prefixed]);
       expect(reopened.applicable(TOPIC, "orders")).toEqual([orders, prefixed]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("a damaged acls.json stops the start instead of guessing", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "kgate-acls-"));
+    try {
+      writeFileSync(join(dataDir, ACL_FILE), '{"version": 1, "acls": [');
+      expect(() => new AclStore(dataDir)).toThrow();
+      writeFileSync(join(dataDir, ACL_FILE), '{"version": 99, "acls": []}');
+      expect(() => new AclStore(dataDir)).toThrow(/version/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
