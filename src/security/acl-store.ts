@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../log/file/file-io.ts";
-import { bindingKey, filterMatches, PatternType, type AclBinding, type AclBindingFilter } from "./acl.ts";
+import { bindingKey, filterMatches, invalidBindingReason, PatternType, type AclBinding, type AclBindingFilter } from "./acl.ts";
 
 export const ACL_FILE = "acls.json";
 const ACL_FILE_VERSION = 1;
@@ -28,7 +28,11 @@ export class AclStore {
     if (this.path === null || !existsSync(this.path)) return;
     const parsed = JSON.parse(readFileSync(this.path, "utf8")) as AclFile;
     if (parsed.version !== ACL_FILE_VERSION || !Array.isArray(parsed.acls)) throw new Error(`${this.path}: unknown ACL file version ${parsed.version}`);
-    for (const binding of parsed.acls) this.insert(binding);
+    for (const binding of parsed.acls) {
+      const invalid = invalidBindingReason(binding);
+      if (invalid !== null) throw new Error(`${this.path}: invalid ACL ${JSON.stringify(binding)}: ${invalid}`);
+      this.insert(binding);
+    }
   }
 
   get size(): number {

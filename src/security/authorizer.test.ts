@@ -127,6 +127,8 @@ describe("AclStore", () => {
       expect(() => new AclStore(dataDir)).toThrow();
       writeFileSync(join(dataDir, ACL_FILE), '{"version": 99, "acls": []}');
       expect(() => new AclStore(dataDir)).toThrow(/version/);
+      writeFileSync(join(dataDir, ACL_FILE), '{"version": 1, "acls": [{"resourceType": 2, "resourceName": "t"}]}');
+      expect(() => new AclStore(dataDir)).toThrow(/invalid ACL/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
