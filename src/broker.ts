@@ -14,6 +14,8 @@ import { GroupCoordinator } from "./groups/coordinator.ts";
 import { PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, ProducerStates } from "./transactions/producer-states.ts";
 import { TransactionCoordinator, type TransactionSettings } from "./transactions/transaction-coordinator.ts";
 import { TRANSACTION_STATE_TOPIC } from "./transactions/transaction-log.ts";
+import { AclStore } from "./security/acl-store.ts";
+import { Authorizer } from "./security/authorizer.ts";
 
 export class Broker {
   readonly topics: TopicStore;
@@ -56,6 +58,8 @@ export class Broker {
 
   /** The data folder's logs when the broker keeps files (config.dataDir set and no factory given), else null. */
   readonly fileLogs: FileLogStore | null = null;
+  /** The ACL authorizer (config.authorizer), its ACLs in the data folder's acls.json; null: everything is allowed. */
+  readonly authorizer: Authorizer | null = null;
 
   /**
    * With a data folder, opens it: recovers the logs and brings back the persisted topics (may throw: the folder is
@@ -67,6 +71,7 @@ export class Broker {
   ) {
     if (logFactory !== undefined || config.dataDir === null) {
       this.topics = new TopicStore(logFactory ?? (() => new MemoryPartitionLog()));
+      if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(null));
       return;
     }
     const startedAtMs = performance.now();
@@ -77,11 +82,13 @@ export class Broker {
     for (const stored of catalog.load()) this.topics.restore(stored);
     catalog.save(this.topics);
     if (this.topics.get(TRANSACTION_STATE_TOPIC)) void this.transactions;
+    if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(config.dataDir));
     logger.info("data folder opened", {
       data: config.dataDir,
       flush: config.flush.mode === "interval" ? `interval=${config.flush.intervalMs}` : config.flush.mode,
       recovery: fileLogs.recovering ? "every segment checked (no clean shutdown)" : "none needed",
       topics: this.topics.list().length,
+      acls: this.authorizer?.acls.size ?? "no authorizer",
       ms: Math.round(performance.now() - startedAtMs),
     });
   }

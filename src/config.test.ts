@@ -37,3 +37,16 @@ test("--registry-listen: the Kafka listen host on 8081 by default, port 0 with a
   expect(parseConfig([], { KGATE_REGISTRY_LISTEN: "127.0.0.1:18081" })!.registryListen).toEqual({ host: "127.0.0.1", port: 18081 });
   expect(() => parseConfig(["--registry-listen", "8081"], {})).toThrow(ConfigError);
 });
+
+test("--authorizer: off by default; acl with --super-users and --allow-everyone-if-no-acl-found, from flags or env", () => {
+  expect(parseConfig([], {})!.authorizer).toBeNull();
+  expect(parseConfig(["--authorizer", "acl"], {})!.authorizer).toEqual({ superUsers: [], allowEveryoneIfNoAclFound: false });
+  expect(parseConfig(["--authorizer", "acl", "--super-users", "User:admin; User:bob", "--allow-everyone-if-no-acl-found", "true"], {})!.authorizer).toEqual({
+    superUsers: ["User:admin", "User:bob"],
+    allowEveryoneIfNoAclFound: true,
+  });
+  expect(parseConfig([], { KGATE_AUTHORIZER: "acl", KGATE_SUPER_USERS: "User:ops" })!.authorizer).toEqual({ superUsers: ["User:ops"], allowEveryoneIfNoAclFound: false });
+  expect(() => parseConfig(["--authorizer", "simple"], {})).toThrow(ConfigError);
+  expect(() => parseConfig(["--super-users", "User:admin"], {})).toThrow(ConfigError);
+  expect(() => parseConfig(["--authorizer", "acl", "--super-users", "admin"], {})).toThrow(ConfigError);
+});

@@ -1,6 +1,7 @@
 // Every limit and every command-line option, with its default and the reason for it.
 
 import type { LogLevel } from "./util/logger.ts";
+import type { AuthorizerConfig } from "./security/authorizer.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -79,6 +80,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Where the schema registry's REST API listens; null or absent: no registry. */
   registryListen?: { host: string; port: number } | null;
+  /** The ACL authorizer; null or absent: none, every request is allowed (Kafka without authorizer.class.name). */
+  authorizer?: AuthorizerConfig | null;
 }
 
 /**
@@ -106,6 +109,9 @@ export const options: OptionSpec[] = [
   { flag: "--auto-create-topics", env: "KGATE_AUTO_CREATE_TOPICS", value: "true|false", help: "create unknown topics on Metadata and Produce", defaultText: "true" },
   { flag: "--default-partitions", env: "KGATE_DEFAULT_PARTITIONS", value: "N", help: "partitions of auto-created topics", defaultText: "1" },
   { flag: "--registry-listen", env: "KGATE_REGISTRY_LISTEN", value: "HOST:PORT|off", help: "address the schema registry's REST API binds, or off", defaultText: "the --listen host, port 8081; an ephemeral port when --listen asks for port 0" },
+  { flag: "--authorizer", env: "KGATE_AUTHORIZER", value: "acl|off", help: "check requests against ACLs (Kafka's authorizer.class.name); off allows everything", defaultText: "off" },
+  { flag: "--super-users", env: "KGATE_SUPER_USERS", value: "User:A;User:B", help: "principals allowed everything when the authorizer is on (Kafka's super.users)", defaultText: "none" },
+  { flag: "--allow-everyone-if-no-acl-found", env: "KGATE_ALLOW_EVERYONE_IF_NO_ACL_FOUND", value: "true|false", help: "a resource without any ACL is open to all (true) or to super users only (false)", defaultText: "false" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
@@ -193,6 +199,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     defaultPartitions: parseInteger(given.get("--default-partitions") ?? "1", "--default-partitions", 1, limits.partitionsPerTopicMax),
     logLevel: logLevel as LogLevel,
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen),
+    authorizer: parseAuthorizer(given),
   };
 }
 
@@ -212,4 +219,22 @@ function parseRegistryListen(text: string | undefined, kafka: { host: string; po
   if (text === undefined) return { host: kafka.host, port: kafka.port === 0 ? 0 : 8081 };
   if (/^(off|false|none)$/i.test(text)) return null;
   return parseHostPort(text, "--registry-listen");
+}
+
+/** --authorizer acl|off with --super-users and --allow-everyone-if-no-acl-found; the last two need the first. */
+function parseAuthorizer(given: Map<string, string>): AuthorizerConfig | null {
+  const mode = given.get("--authorizer") ?? "off";
+  if (!/^(acl|off)$/.test(mode)) throw new ConfigError(`--authorizer wants acl or off, got ${JSON.stringify(mode)}`);
+  if (mode === "off") {
+    for (const flag of ["--super-users", "--allow-everyone-if-no-acl-found"]) {
+      if (given.has(flag)) throw new ConfigError(`${flag} needs --authorizer acl`);
+    }
+    return null;
+  }
+  const superUsers = (given.get("--super-users") ?? "").split(";").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  for (const principal of superUsers) {
+    if (!/^[^:]+:.+$/.test(principal)) throw new ConfigError(`--super-users wants TYPE:NAME principals separated by ';', got ${JSON.stringify(principal)}`);
+  }
+  const allowEveryoneIfNoAclFound = parseBoolean(given.get("--allow-everyone-if-no-acl-found") ?? "false", "--allow-everyone-if-no-acl-found");
+  return { superUsers, allowEveryoneIfNoAclFound };
 }

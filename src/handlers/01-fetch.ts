@@ -14,6 +14,7 @@
 // - Stored batches go out as stored (zero-copy), except: before v10 a partition whose batches include zstd gets
 //   UNSUPPORTED_COMPRESSION_TYPE, as Kafka (KIP-110); v0–3 get the batches down-converted to message sets, magic 0
 //   for v0–1 and magic 1 for v2–3 (trap 28; src/protocol/records/message-set.ts), sized by the stored batches.
+// - With an authorizer: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions, as Kafka.
 // Not emulated: preferred read replicas, diverging epochs (one epoch only), rack awareness.
 // Version notes: v7 sessions, v9 currentLeaderEpoch, v11 rackId, v12 flexible, v13 topic ids (UNKNOWN_TOPIC_ID),
 // v15 replica state moves to a tagged field, v16 nodeEndpoints, v17 replicaDirectoryId.
@@ -27,6 +28,7 @@ import { uuidToString } from "../metadata/uuid.ts";
 import { ATTRIBUTES_OFFSET, COMPRESSION_MASK, Compression, readBaseOffset, readLastOffsetDelta } from "../protocol/records/record-batch.ts";
 import { downConvertBatches } from "../protocol/records/message-set.ts";
 import { FINAL_EPOCH, INITIAL_EPOCH, sessionPartitionKey, type FetchSession, type SessionPartition } from "./fetch-sessions.ts";
+import { AclOperation, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type TopicResponse = NonNullable<Encodable<FetchResponse>["responses"]>[number];
@@ -46,6 +48,8 @@ interface FetchPlan {
   partitions: SessionPartition[];
   session: FetchSession | null;
   incremental: boolean;
+  /** Topics the principal may not READ: their partitions answer TOPIC_AUTHORIZATION_FAILED. */
+  denied?: ReadonlySet<string>;
 }
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
@@ -56,6 +60,8 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const { broker, apiVersion } = context;
     const plan = planFetch(broker, apiVersion, request);
     if (typeof plan === "number") return { throttleTimeMs: 0, errorCode: plan, sessionId: 0, responses: [] };
+    const topicNames = new Set(plan.partitions.map((entry) => entry.topicName));
+    plan.denied = new Set([...topicNames].filter((name) => name !== "" && !authorizeTopic(context, AclOperation.READ, name)));
 
     const readCommitted = request.isolationLevel === READ_COMMITTED;
     const maxWaitMs = Math.min(Math.max(request.maxWaitMs, 0), limits.fetchMaxWaitMsMax);
@@ -161,6 +167,11 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
   const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
   const result: Collected = { partitions: [], bytes: 0, failed: false, releases: [] };
   for (const entry of plan.partitions) {
+    if (plan.denied?.has(entry.topicName)) {
+      result.partitions.push({ entry, response: emptyPartition(entry.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1, readCommitted) });
+      result.failed = true;
+      continue;
+    }
     const topic = useTopicIds ? broker.topics.getById(entry.topicId) : broker.topics.get(entry.topicName);
     const log = topic?.partitions[entry.partition];
     if (!log) {

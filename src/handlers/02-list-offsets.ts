@@ -5,6 +5,7 @@
 //   local, so the log start); t ≥ 0: the first offset whose timestamp ≥ t, or offset -1 when none.
 // - v0 answers with oldStyleOffsets, at most maxNumOffsets of them: [log end] or [log start].
 // - Leader epoch 0: this node has led every partition since it was created.
+// - With an authorizer: DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions, as Kafka.
 // Not emulated: v9+ (-5 last tiered and -6 earliest pending upload need tiered storage).
 
 import type { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/02-list-offsets.ts";
@@ -12,6 +13,7 @@ import type { Encodable } from "../protocol/messages/encodable.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { batchRecordsSection, findOffsetForTimestamp } from "../protocol/records/record-batch.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
+import { AclOperation, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ListOffsetsResponse>["topics"]>[number]["partitions"]>[number];
@@ -31,7 +33,9 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
     const { broker, apiVersion } = context;
     const topics = request.topics.map((topic) => {
       const known = broker.topics.get(topic.name);
+      const allowed = authorizeTopic(context, AclOperation.DESCRIBE, topic.name);
       const partitions = topic.partitions.map((partition): PartitionResponse => {
+        if (!allowed) return { partitionIndex: partition.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, oldStyleOffsets: [] };
         const log = known?.partitions[partition.partitionIndex];
         if (!log) return { partitionIndex: partition.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
         const timestamp = Number(partition.timestamp);

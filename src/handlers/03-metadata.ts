@@ -5,7 +5,10 @@
 // - Topics: v0's empty list and v1+'s null list mean all topics; unknown topics are created when
 //   auto.create.topics.enable is on and (v4+) the client allows it, and are returned ready at once.
 // - v10+ returns real topic ids; v12+ may ask by topic id alone (v10/v11 must not: trap 18).
-// - Authorized operations are all allowed (no authorizer yet) when asked for, else INT32_MIN as Kafka sends.
+// - With an authorizer (Kafka's rules): a listing of all topics leaves out those the principal may not DESCRIBE;
+//   a named one it may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED whether or not it exists; an unknown one that
+//   auto-creation would make needs CREATE on the cluster or the topic, else TOPIC_AUTHORIZATION_FAILED.
+// - Authorized operations are what the principal may do (all without an authorizer) when asked for, else INT32_MIN.
 // Not emulated: racks, offline replicas, other listeners.
 
 import type { Broker } from "../broker.ts";
@@ -14,15 +17,16 @@ import type { Encodable } from "../protocol/messages/encodable.ts";
 import type { MetadataRequest, MetadataResponse } from "../protocol/messages/03-metadata.ts";
 import type { Topic } from "../metadata/topic-store.ts";
 import { isZeroUuid } from "../metadata/uuid.ts";
+import { AclOperation, ResourceType, CLUSTER_NAME, authorizeTopic, authorizedOperations, autoCreationDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type MetadataResponseTopic = Encodable<MetadataResponse>["topics"] extends (infer T)[] | undefined ? T : never;
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (AclOperation codes as bits). */
-const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, operation) => bits | (1 << operation), 0);
-/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, operation) => bits | (1 << operation), 0);
+/** Kafka's topic operations: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
+const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11];
+/** Kafka's cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12];
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: 3,
@@ -31,13 +35,14 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   handle(context, request) {
     const { broker, apiVersion } = context;
     const { config } = broker;
-    const topicOperations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
-    const describe = (topic: Topic) => describeTopic(broker, topic, topicOperations);
+    const topicOperations = (name: string) =>
+      request.includeTopicAuthorizedOperations ? authorizedOperations(context, ResourceType.TOPIC, name, TOPIC_OPERATIONS) : AUTHORIZED_OPERATIONS_OMITTED;
+    const describe = (topic: Topic) => describeTopic(broker, topic, topicOperations(topic.name));
 
     let topics: MetadataResponseTopic[];
     const wantsAll = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
     if (wantsAll) {
-      topics = broker.topics.list().filter((topic) => !topic.isInternal).map(describe);
+      topics = broker.topics.list().filter((topic) => !topic.isInternal && authorizeTopic(context, AclOperation.DESCRIBE, topic.name, false)).map(describe);
     } else {
       const allowAutoCreate = apiVersion < 4 || request.allowAutoTopicCreation;
       topics = request.topics!.map((wanted): MetadataResponseTopic => {
@@ -47,10 +52,13 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
           }
           const topic = broker.topics.getById(wanted.topicId);
           if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] };
+          if (!authorizeTopic(context, AclOperation.DESCRIBE, topic.name)) return denied(null, wanted.topicId);
           return describe(topic);
         }
+        if (!authorizeTopic(context, AclOperation.DESCRIBE, wanted.name)) return denied(wanted.name);
+        if (allowAutoCreate && autoCreationDenied(context, wanted.name)) return denied(wanted.name);
         const found = broker.findOrCreateTopic(wanted.name, allowAutoCreate);
-        if ("errorCode" in found) return { errorCode: found.errorCode, name: wanted.name, partitions: [], topicAuthorizedOperations: topicOperations };
+        if ("errorCode" in found) return { errorCode: found.errorCode, name: wanted.name, partitions: [], topicAuthorizedOperations: topicOperations(wanted.name) };
         return describe(found.topic);
       });
     }
@@ -61,7 +69,9 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       clusterId: config.clusterId,
       controllerId: config.nodeId,
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+        ? authorizedOperations(context, ResourceType.CLUSTER, CLUSTER_NAME, CLUSTER_OPERATIONS)
+        : AUTHORIZED_OPERATIONS_OMITTED,
       errorCode: ErrorCode.NONE,
     };
   },
@@ -85,4 +95,9 @@ function describeTopic(broker: Broker, topic: Topic, topicAuthorizedOperations: 
     })),
     topicAuthorizedOperations,
   };
+}
+
+/** A topic the principal may not see (or create): no partitions, nothing that tells whether it exists. */
+function denied(name: string | null, topicId?: Uint8Array): MetadataResponseTopic {
+  return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
 }

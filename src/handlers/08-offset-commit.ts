@@ -8,7 +8,9 @@
 //   ILLEGAL_GENERATION. A member's commit also counts as a heartbeat.
 // - Per partition: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist, OFFSET_METADATA_TOO_LARGE beyond
 //   offset.metadata.max.bytes; an offset beyond 2^53 (not representable here) gets OFFSET_OUT_OF_RANGE.
-// Not emulated: retention (v2–4 retentionTimeMs is read and ignored; offsets do not expire), authorization, KIP-848.
+// - With an authorizer: READ on the group (else GROUP_AUTHORIZATION_FAILED for every partition) and READ on each
+//   topic (else TOPIC_AUTHORIZATION_FAILED for its partitions), as Kafka.
+// Not emulated: retention (v2–4 retentionTimeMs is read and ignored; offsets do not expire), KIP-848.
 // Version notes: v1 generation, member id and a per-partition commit timestamp (-1 = now); v2–4 retention time;
 // v3 throttleTimeMs; v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible; v9 KIP-848 member epochs (served as
 // classic generations); v10 topic ids (not advertised).
@@ -16,6 +18,7 @@
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/08-offset-commit.ts";
 import type { CommitInput } from "../groups/coordinator.ts";
+import { AclOperation, authorizeGroup, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const COMMIT_TIMESTAMP_NOW = -1;
@@ -26,12 +29,23 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
   maxVersion: 9,
   handle(context, request) {
     const { broker } = context;
+    if (!authorizeGroup(context, AclOperation.READ, request.groupId)) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map(({ name, partitions }) => ({
+          name,
+          partitions: partitions.map(({ partitionIndex }) => ({ partitionIndex, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })),
+        })),
+      };
+    }
     const now = Date.now();
     const offsets: CommitInput["offsets"] = [];
     // Per request partition: an error found here, or the index of its entry in `offsets`.
     const slots = request.topics.map(({ name, partitions }) => {
       const partitionCount = broker.topics.get(name)?.partitions.length ?? 0;
+      const topicAllowed = authorizeTopic(context, AclOperation.READ, name);
       return partitions.map((partition) => {
+        if (!topicAllowed) return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         if (partition.partitionIndex < 0 || partition.partitionIndex >= partitionCount) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         const offset = Number(partition.committedOffset);
         if (!Number.isSafeInteger(offset)) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };

@@ -4,21 +4,40 @@
 //   committed, including unknown groups and topics (trap 24).
 // - A null topic list (v2+) means every partition the group committed.
 // - v8+ asks for many groups at once (Groups) and answers per group.
+// - With an authorizer: DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED) and on each asked topic (else
+//   TOPIC_AUTHORIZATION_FAILED for its partitions); a null topic list leaves out topics the principal may not
+//   describe. Kafka asks DESCRIBE here, which READ implies.
 // - requireStable (v7+): UNSTABLE_OFFSET_COMMIT for a partition an open transaction holds an offset for.
-// Not emulated: authorization, KIP-848 member checks (v9).
+// Not emulated: KIP-848 member checks (v9).
 // Version notes: v2 top-level errorCode and null topics; v3 throttleTimeMs; v5 committedLeaderEpoch; v6 flexible;
 // v7 requireStable; v8 batched groups; v9 memberId/memberEpoch; v10 topic ids (not advertised).
 
-import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/09-offset-fetch.ts";
-import type { ApiHandler } from "./handler.ts";
+import { AclOperation, authorizeGroup, authorizeTopic } from "../security/authorize.ts";
+import type { ApiHandler, RequestContext } from "./handler.ts";
 
 const BATCHED_GROUPS_VERSION_MIN = 8;
+/** Before v2 the response has no top-level error: a group error goes on every partition. */
+const TOP_LEVEL_ERROR_VERSION_MIN = 2;
 
-function fetchTopics(broker: Broker, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable: boolean) {
-  const wanted = topics === null ? null : topics.map(({ name, partitionIndexes }) => ({ topic: name, partitions: partitionIndexes }));
-  return broker.groups.fetchOffsets(groupId, wanted).map(({ topic, partitions }) => ({
+function fetchTopics(context: RequestContext, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable: boolean) {
+  const noOffset = { committedOffset: -1n, committedLeaderEpoch: -1, metadata: "" };
+  if (!authorizeGroup(context, AclOperation.DESCRIBE, groupId)) {
+    const partitionError = context.apiVersion < TOP_LEVEL_ERROR_VERSION_MIN ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.NONE;
+    return {
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      topics: (topics ?? []).map(({ name, partitionIndexes }) => ({
+        name,
+        partitions: partitionIndexes.map((partitionIndex) => ({ partitionIndex, ...noOffset, errorCode: partitionError })),
+      })),
+    };
+  }
+  const denied = new Set<string>();
+  for (const { name } of topics ?? []) if (!authorizeTopic(context, AclOperation.DESCRIBE, name)) denied.add(name);
+  const wanted = topics === null ? null : topics.filter(({ name }) => !denied.has(name)).map(({ name, partitionIndexes }) => ({ topic: name, partitions: partitionIndexes }));
+  const fetched = context.broker.groups.fetchOffsets(groupId, wanted).filter(({ topic }) => topics !== null || authorizeTopic(context, AclOperation.DESCRIBE, topic, false));
+  const answer = (topic: string, partitions: FetchedPartition[]) => ({
     name: topic,
     partitions: partitions.map(({ partition, offset, leaderEpoch, metadata }) => ({
       partitionIndex: partition,
@@ -26,27 +45,35 @@ function fetchTopics(broker: Broker, groupId: string, topics: { name: string; pa
       committedLeaderEpoch: leaderEpoch,
       metadata,
       // A transaction holds an offset for this partition that it has not committed yet (KIP-447).
-      errorCode: requireStable && broker.transactions.hasPendingOffset(groupId, topic, partition) ? ErrorCode.UNSTABLE_OFFSET_COMMIT : ErrorCode.NONE,
+      errorCode: requireStable && context.broker.transactions.hasPendingOffset(groupId, topic, partition) ? ErrorCode.UNSTABLE_OFFSET_COMMIT : ErrorCode.NONE,
     })),
-  }));
+  });
+  if (topics === null) return { errorCode: ErrorCode.NONE, topics: fetched.map(({ topic, partitions }) => answer(topic, partitions)) };
+  // Answered in request order (fetchOffsets keeps it), denied topics in place with TOPIC_AUTHORIZATION_FAILED.
+  let next = 0;
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: topics.map(({ name, partitionIndexes }) =>
+      denied.has(name)
+        ? { name, partitions: partitionIndexes.map((partitionIndex) => ({ partitionIndex, ...noOffset, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }
+        : answer(name, fetched[next++]?.partitions ?? []),
+    ),
+  };
 }
+
+type FetchedPartition = { partition: number; offset: number; leaderEpoch: number; metadata: string };
 
 export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: 9,
   minVersion: 0,
   maxVersion: 9,
   handle(context, request) {
-    const { broker, apiVersion } = context;
-    if (apiVersion >= BATCHED_GROUPS_VERSION_MIN) {
+    if (context.apiVersion >= BATCHED_GROUPS_VERSION_MIN) {
       return {
         throttleTimeMs: 0,
-        groups: request.groups.map(({ groupId, topics }) => ({
-          groupId,
-          topics: fetchTopics(broker, groupId, topics, request.requireStable),
-          errorCode: ErrorCode.NONE,
-        })),
+        groups: request.groups.map(({ groupId, topics }) => ({ groupId, ...fetchTopics(context, groupId, topics, request.requireStable) })),
       };
     }
-    return { throttleTimeMs: 0, topics: fetchTopics(broker, request.groupId, request.topics, request.requireStable), errorCode: ErrorCode.NONE };
+    return { throttleTimeMs: 0, ...fetchTopics(context, request.groupId, request.topics, request.requireStable) };
   },
 };

@@ -4,14 +4,17 @@
 //   node coordinates every group and every transaction.
 // - v4+ batches keys (CoordinatorKeys) and answers one Coordinator per key; v0–3 carry one key and top-level fields.
 // - Share-group keys (type 2, v6) and unknown key types: INVALID_REQUEST.
-// Not emulated: authorization (GROUP/TRANSACTIONAL_ID_AUTHORIZATION_FAILED), other listeners.
+// - With an authorizer: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
+//   (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
+// Not emulated: other listeners.
 // Version notes: v1 keyType, errorMessage and throttleTimeMs; v3 flexible; v4 batched keys; v5 TRANSACTION_ABORTABLE
 // (unused); v6 share-group keys.
 
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../protocol/messages/10-find-coordinator.ts";
-import type { ApiHandler } from "./handler.ts";
+import { AclOperation, ResourceType, authorize } from "../security/authorize.ts";
+import type { ApiHandler, RequestContext } from "./handler.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -33,18 +36,29 @@ function coordinatorFor(broker: Broker, keyType: number): CoordinatorAnswer {
   return { nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported coordinator key type ${keyType}` };
 }
 
+/** Kafka checks DESCRIBE on the key's resource before answering where its coordinator is. */
+function answerFor(context: RequestContext, keyType: number, key: string): CoordinatorAnswer {
+  const resource =
+    keyType === KEY_TYPE_GROUP ? { type: ResourceType.GROUP, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
+    : keyType === KEY_TYPE_TRANSACTION ? { type: ResourceType.TRANSACTIONAL_ID, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED }
+    : null;
+  if (resource && !authorize(context, AclOperation.DESCRIBE, resource.type, key)) {
+    return { nodeId: -1, host: "", port: -1, errorCode: resource.errorCode, errorMessage: null };
+  }
+  return coordinatorFor(context.broker, keyType);
+}
+
 export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {
   apiKey: 10,
   minVersion: 0,
   maxVersion: 6,
   handle(context, request) {
-    const { broker, apiVersion } = context;
-    if (apiVersion >= BATCHED_KEYS_VERSION_MIN) {
+    if (context.apiVersion >= BATCHED_KEYS_VERSION_MIN) {
       return {
         throttleTimeMs: 0,
-        coordinators: request.coordinatorKeys.map((key) => ({ key, ...coordinatorFor(broker, request.keyType) })),
+        coordinators: request.coordinatorKeys.map((key) => ({ key, ...answerFor(context, request.keyType, key) })),
       };
     }
-    return { throttleTimeMs: 0, ...coordinatorFor(broker, request.keyType) };
+    return { throttleTimeMs: 0, ...answerFor(context, request.keyType, request.key) };
   },
 };

@@ -8,12 +8,15 @@
 //   member without a rebalance when the group is Stable; its old id gets FENCED_INSTANCE_ID.
 // - Errors: INVALID_GROUP_ID (empty id), INVALID_SESSION_TIMEOUT, UNKNOWN_MEMBER_ID, INCONSISTENT_GROUP_PROTOCOL,
 //   GROUP_MAX_SIZE_REACHED, FENCED_INSTANCE_ID, COORDINATOR_NOT_AVAILABLE (group deleted meanwhile).
-// Not emulated: authorization, KIP-848 groups.
+// With an authorizer: READ on the group, else GROUP_AUTHORIZATION_FAILED, as Kafka.
+// Not emulated: KIP-848 groups.
 // Version notes: v0 has no rebalance timeout (the session timeout serves); v4 MEMBER_ID_REQUIRED; v5 static members;
 // v6 flexible; v7 protocolType/protocolName in the answer; v8 reason; v9 skipAssignment.
 
 import { clientHostOf } from "../groups/coordinator.ts";
 import type { JoinGroupRequest, JoinGroupResponse } from "../protocol/messages/11-join-group.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import { AclOperation, authorizeGroup } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const REQUIRE_KNOWN_MEMBER_ID_VERSION_MIN = 4;
@@ -25,6 +28,9 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
   maxVersion: 9,
   async handle(context, request) {
     const { apiVersion } = context;
+    if (!authorizeGroup(context, AclOperation.READ, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, memberId: request.memberId };
+    }
     const result = await context.broker.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,

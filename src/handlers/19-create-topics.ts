@@ -6,6 +6,7 @@
 // - Configs are checked against Kafka's topic configs (INVALID_CONFIG names the culprit); validateOnly checks
 //   without creating. A name given twice in one request fails for each occurrence (INVALID_REQUEST).
 // - v5+ answers with the partition count, replication factor and every config with its source; v7 the topic id.
+// - With an authorizer: CREATE on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED, as Kafka.
 // Not emulated: create-topic policies, controller mutation quotas (throttle is always 0).
 
 import type { Broker } from "../broker.ts";
@@ -14,6 +15,7 @@ import type { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/mess
 import type { Encodable } from "../protocol/messages/encodable.ts";
 import { checkTopicConfigs, topicConfigDefinitions } from "../metadata/topic-configs.ts";
 import { topicNameError } from "../metadata/topic-store.ts";
+import { authorizeTopicCreation } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type CreatableTopic = CreateTopicsRequest["topics"][number];
@@ -31,6 +33,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const topics = request.topics.map((topic): TopicResult => {
       if (counts.get(topic.name)! > 1) return failed(topic.name, ErrorCode.INVALID_REQUEST, `Duplicate topic name ${topic.name} in the request`);
+      if (!authorizeTopicCreation(context, topic.name)) return failed(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.");
       return createTopic(context.broker, topic, request.validateOnly);
     });
     return { throttleTimeMs: 0, topics };

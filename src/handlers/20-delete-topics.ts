@@ -5,11 +5,14 @@
 // - By name (v0–5 topicNames; v6 topics[].name) or by id (v6 topics[].topicId); unknown names get
 //   UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID. The topic's logs are released at once; long polls
 //   on it answer with UNKNOWN_TOPIC_OR_PARTITION when they wake.
+// - With an authorizer: DELETE on the topic, else TOPIC_AUTHORIZATION_FAILED (checked before existence for names, so
+//   an unauthorised client cannot probe which topics exist), as Kafka.
 // Not emulated: delete.topic.enable=false, controller mutation quotas.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from "../protocol/messages/20-delete-topics.ts";
 import { isZeroUuid } from "../metadata/uuid.ts";
+import { AclOperation, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const TOPIC_STATES_VERSION_MIN = 6;
@@ -25,10 +28,13 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
       : request.topicNames.map((name) => ({ name, topicId: undefined }));
     const responses = wanted.map(({ name, topicId }) => {
       const byId = name === null && topicId !== undefined && !isZeroUuid(topicId);
+      const denied = { name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+      if (name !== null && !authorizeTopic(context, AclOperation.DELETE, name)) return denied;
       const topic = byId ? broker.topics.getById(topicId!) : name !== null ? broker.topics.get(name) : undefined;
       if (!topic) {
         return { name, topicId, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
       }
+      if (byId && !authorizeTopic(context, AclOperation.DELETE, topic.name)) return denied;
       if (topic.isInternal) {
         return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `Cannot delete internal topic ${topic.name}` };
       }

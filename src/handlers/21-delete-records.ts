@@ -6,11 +6,13 @@
 // - Whole batches (memory log) or whole segments (file log) below the new start are dropped; the file log
 //   persists the start before answering, so it survives a restart.
 // - Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION with lowWatermark -1.
+// - With an authorizer: DELETE on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions, as Kafka.
 // Not emulated: timeoutMs (single node: the answer never waits for replicas).
 // Version notes: v2 flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from "../protocol/messages/21-delete-records.ts";
+import { AclOperation, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const HIGH_WATERMARK = -1n;
@@ -23,8 +25,10 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
     const { broker } = context;
     const topics = request.topics.map((topicRequest) => {
       const topic = broker.topics.get(topicRequest.name);
+      const allowed = authorizeTopic(context, AclOperation.DELETE, topicRequest.name);
       const partitions = topicRequest.partitions.map(({ partitionIndex, offset }) => {
         const failed = (errorCode: number) => ({ partitionIndex, lowWatermark: -1n, errorCode });
+        if (!allowed) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         const log = topic?.partitions[partitionIndex];
         if (!log) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const highWatermark = BigInt(log.highWatermark);

@@ -5,6 +5,8 @@
 //   asked (v1+), its synonyms. Unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
 // - Brokers and broker loggers: an empty list (this node has no dynamic broker configs). Other resource types get
 //   INVALID_REQUEST.
+// - With an authorizer: DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for broker configs, the
+//   cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
 // Not emulated: documentation strings (null), sensitive configs (none exist here).
 // Version notes: v1 synonyms and configSource (v0 isDefault), v3 configType and documentation, v4 flexible.
 
@@ -12,6 +14,7 @@ import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from "../protocol/messages/32-describe-configs.ts";
 import { ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
+import { AclOperation, configResourceDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type Resource = DescribeConfigsRequest["resources"][number];
@@ -21,7 +24,11 @@ export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, Describe
   minVersion: 0,
   maxVersion: 4,
   handle(context, request) {
-    const results = request.resources.map((resource) => describe(context.broker, resource, request.includeSynonyms));
+    const results = request.resources.map((resource) => {
+      const denied = configResourceDenied(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName);
+      if (denied !== null) return { errorCode: denied, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
+      return describe(context.broker, resource, request.includeSynonyms);
+    });
     return { throttleTimeMs: 0, results };
   },
 };

@@ -6,12 +6,15 @@
 //   persisted with the topic before the answer and reaches its logs at their next append (segment.bytes,
 //   retention.ms, …).
 // - Brokers: no dynamic broker configs here, INVALID_REQUEST. Unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
+// - With an authorizer: ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for broker configs, the
+//   cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
 // Not emulated: alter-config policies.
 // Version notes: v2 flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { AlterConfigsRequest, AlterConfigsResponse } from "../protocol/messages/33-alter-configs.ts";
 import { ConfigResourceType, checkTopicConfigs } from "../metadata/topic-configs.ts";
+import { AclOperation, configResourceDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsResponse> = {
@@ -22,6 +25,8 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
     const { broker } = context;
     const responses = request.resources.map(({ resourceType, resourceName, configs }) => {
       const result = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, resourceType, resourceName });
+      const denied = configResourceDenied(context, AclOperation.ALTER_CONFIGS, resourceType, resourceName);
+      if (denied !== null) return result(denied, null);
       if (resourceType !== ConfigResourceType.topic) {
         return result(ErrorCode.INVALID_REQUEST, `Resource type ${resourceType} has no alterable configs on this node`);
       }

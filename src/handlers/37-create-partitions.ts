@@ -6,11 +6,13 @@
 // - Manual assignments must give every new partition exactly this node (INVALID_REPLICA_ASSIGNMENT otherwise).
 // - A topic named twice in one request fails for each occurrence (INVALID_REQUEST); unknown topics get
 //   UNKNOWN_TOPIC_OR_PARTITION.
+// - With an authorizer: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED (before existence), as Kafka.
 // Not emulated: create-partitions policies, controller mutation quotas (throttle is always 0).
 // Version notes: v2 flexible; v3 same as v2.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from "../protocol/messages/37-create-partitions.ts";
+import { AclOperation, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {
@@ -24,6 +26,7 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
     const results = request.topics.map(({ name, count, assignments }) => {
       const result = (errorCode: number, errorMessage: string | null) => ({ name, errorCode, errorMessage });
       if (counts.get(name)! > 1) return result(ErrorCode.INVALID_REQUEST, `Duplicate topic name ${name} in the request`);
+      if (!authorizeTopic(context, AclOperation.ALTER, name)) return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
       const topic = broker.topics.get(name);
       if (!topic) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
       if (assignments !== null) {

@@ -6,12 +6,15 @@
 //   resulting values are checked against Kafka's topic configs (INVALID_CONFIG). validateOnly checks without
 //   changing. The change is persisted with the topic before the answer and reaches its logs at their next append.
 // - Brokers: no dynamic broker configs here, INVALID_REQUEST. Unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
+// - With an authorizer: ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for broker configs, the
+//   cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
 // Not emulated: alter-config policies.
 // Version notes: v1 flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from "../protocol/messages/44-incremental-alter-configs.ts";
 import { ConfigResourceType, checkTopicConfigs, isListTopicConfig, topicConfigDefinitions } from "../metadata/topic-configs.ts";
+import { AclOperation, configResourceDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const Operation = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
@@ -24,6 +27,8 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
     const { broker } = context;
     const responses = request.resources.map(({ resourceType, resourceName, configs }) => {
       const result = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, resourceType, resourceName });
+      const denied = configResourceDenied(context, AclOperation.ALTER_CONFIGS, resourceType, resourceName);
+      if (denied !== null) return result(denied, null);
       if (resourceType !== ConfigResourceType.topic) {
         return result(ErrorCode.INVALID_REQUEST, `Resource type ${resourceType} has no alterable configs on this node`);
       }

@@ -3,10 +3,12 @@
 // __consumer_offsets). Any partition of an Empty group; in a consumer group with members only partitions of topics
 // no member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC otherwise). Unknown group: GROUP_ID_NOT_FOUND; a non-consumer
 // group with members: NON_EMPTY_GROUP. Partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
-// Not emulated: authorization.
+// With an authorizer: DELETE on the group (GROUP_AUTHORIZATION_FAILED) and READ on each topic
+// (TOPIC_AUTHORIZATION_FAILED for its partitions), as Kafka.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../protocol/messages/47-offset-delete.ts";
+import { AclOperation, authorizeGroup, authorizeTopic } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteResponse> = {
@@ -15,7 +17,10 @@ export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteRe
   maxVersion: 0,
   handle(context, request) {
     const { broker } = context;
+    if (!authorizeGroup(context, AclOperation.DELETE, request.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const denied = new Set(request.topics.filter(({ name }) => !authorizeTopic(context, AclOperation.READ, name)).map(({ name }) => name));
     const known = (topic: string, partition: number) => {
+      if (denied.has(topic)) return false;
       const partitions = broker.topics.get(topic)?.partitions.length ?? 0;
       return partition >= 0 && partition < partitions;
     };
@@ -32,7 +37,9 @@ export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteRe
         name,
         partitions: partitions.map(({ partitionIndex }) => ({
           partitionIndex,
-          errorCode: known(name, partitionIndex) ? result.partitionErrors[next++]! : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: denied.has(name)
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : known(name, partitionIndex) ? result.partitionErrors[next++]! : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         })),
       })),
     };

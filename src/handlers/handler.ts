@@ -9,6 +9,8 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly clientAddress: string;
+  /** Who sent the request, as Kafka's KafkaPrincipal string: `User:alice`, or ANONYMOUS_PRINCIPAL when unauthenticated. */
+  readonly principal: string;
   readonly broker: Broker;
   /**
    * Runs `callback` once the response has been written to the socket (Fetch releases its file-log read buffers
@@ -16,6 +18,9 @@ export interface RequestContext {
    */
   afterResponse?(callback: () => void): void;
 }
+
+/** Kafka's principal for a connection that did not authenticate (PLAINTEXT, or SSL without a client certificate). */
+export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
 
 /** A handler's answer: a response, a promise of one when it must wait, or NO_RESPONSE (Produce acks=0). */
 export const NO_RESPONSE = Symbol("no response");

@@ -23,6 +23,9 @@ import { addPartitionsToTxnHandler } from "./24-add-partitions-to-txn.ts";
 import { addOffsetsToTxnHandler } from "./25-add-offsets-to-txn.ts";
 import { endTxnHandler } from "./26-end-txn.ts";
 import { txnOffsetCommitHandler } from "./28-txn-offset-commit.ts";
+import { describeAclsHandler } from "./29-describe-acls.ts";
+import { createAclsHandler } from "./30-create-acls.ts";
+import { deleteAclsHandler } from "./31-delete-acls.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { alterConfigsHandler } from "./33-alter-configs.ts";
 import { createPartitionsHandler } from "./37-create-partitions.ts";
@@ -56,6 +59,9 @@ const handlers: ApiHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,

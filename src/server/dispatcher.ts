@@ -3,7 +3,7 @@
 
 import type { Broker } from "../broker.ts";
 import { handlerFor, supportedApiKeys } from "../handlers/registry.ts";
-import { NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
+import { ANONYMOUS_PRINCIPAL, NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
 import { ByteReader, ProtocolDecodeError } from "../protocol/byte-reader.ts";
 import type { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
@@ -29,8 +29,8 @@ export interface PendingResponse {
 export class RequestDispatcher {
   constructor(private readonly broker: Broker) {}
 
-  /** Decodes and handles one frame; "close" when the connection must be closed. */
-  dispatch(frame: Uint8Array, clientAddress: string): PendingResponse | "close" {
+  /** Decodes and handles one frame; "close" when the connection must be closed. `principal`: who authenticated, if any. */
+  dispatch(frame: Uint8Array, clientAddress: string, principal: string = ANONYMOUS_PRINCIPAL): PendingResponse | "close" {
     if (frame.length < 8) {
       log.warn("closing connection: frame shorter than a request header", { client: clientAddress, bytes: frame.length });
       return "close";
@@ -81,6 +81,7 @@ export class RequestDispatcher {
       correlationId,
       clientId,
       clientAddress,
+      principal,
       broker: this.broker,
       afterResponse: (callback) => afterResponse.push(callback),
     };

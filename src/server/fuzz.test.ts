@@ -42,6 +42,9 @@ const richBodies: Record<number, object> = {
   3: { topics: [{ name: "fuzz" }], allowAutoTopicCreation: true },
   19: { topics: [{ name: "fuzz-created", numPartitions: 1, replicationFactor: 1, configs: [{ name: "retention.ms", value: "1" }] }], timeoutMs: 10 },
   20: { topicNames: ["fuzz-created"], topics: [{ name: "fuzz-created" }], timeoutMs: 10 },
+  29: { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 },
+  30: { creations: [{ resourceType: 2, resourceName: "fuzz", resourcePatternType: 4, principal: "User:ANONYMOUS", host: "*", operation: 4, permissionType: 2 }] },
+  31: { filters: [{ resourceTypeFilter: 2, resourceNameFilter: "fuzz", patternTypeFilter: 2, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },
 };
 
 const seeds: { descriptor: ApiDescriptor; version: number; bytes: Uint8Array }[] = [];
@@ -105,14 +108,15 @@ describe("fuzz", () => {
     }
   });
 
-  test(`the dispatcher survives mutated and random frames with a live broker (${ITERATIONS} frames)`, async () => {
+  // Also with the ACL authorizer on (open when no ACL applies, so mutated CreateAcls/DeleteAcls frames get through).
+  for (const authorizer of [null, { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: true }]) test(`the dispatcher survives mutated and random frames with a live broker${authorizer ? " and the ACL authorizer" : ""} (${ITERATIONS} frames)`, async () => {
     const failures: string[] = [];
     setLogLevel("error");
     setLogSink((line) => {
       if (line.includes("handler failed") || line.includes("encoding failed")) failures.push(line);
     });
     try {
-      const broker = new Broker({ ...parseConfig(["--memory", "--listen", "127.0.0.1:0"], {})!, autoCreateTopics: true });
+      const broker = new Broker({ ...parseConfig(["--memory", "--listen", "127.0.0.1:0"], {})!, autoCreateTopics: true, authorizer });
       const dispatcher = new RequestDispatcher(broker);
       const writer = new ByteWriter();
       const random = prng(777);
