@@ -13,7 +13,8 @@
 // - Unknown topics are auto-created when allowed; acks must be 0, 1 or -1; acks=0 gets no response (trap 6).
 // - Single node: acks=1 is answered after the append (write), acks=-1 after the log's sync (fsync with --flush
 //   always; KAFKA_STORAGE_ERROR when it fails).
-// - With an authorizer: WRITE on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (before existence);
+// - With an authorizer: WRITE on the transactional id when the request names one (TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+//   and on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (before existence);
 //   auto-creation also needs CREATE on the cluster or the topic (else UNKNOWN_TOPIC_OR_PARTITION).
 // - Idempotent/transactional batches (producer id ≥ 0) go through the partition's producer state
 //   (src/transactions/producer-state.ts): a duplicate of one of the producer's last five batches is answered with
@@ -41,7 +42,7 @@ import { readProduceMessageSet } from "../protocol/records/message-set.ts";
 import { codecForCompressionType, type Codec } from "../compression/index.ts";
 import { StorageError, type AppendBatchInfo, type PartitionLog } from "../log/partition-log.ts";
 import { schemaRecordErrors } from "../registry/record-validation.ts";
-import { AclOperation, authorizeTopic, autoCreationDenied } from "../security/authorize.ts";
+import { AclOperation, authorizeTopic, authorizeTransactionalId, autoCreationDenied } from "../security/authorize.ts";
 import { NO_RESPONSE, type ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ProduceResponse>["responses"]>[number]["partitionResponses"]>[number];
@@ -55,12 +56,14 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   handle(context, request) {
     const { broker, apiVersion } = context;
     const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
+    const transactionalIdAllowed = request.transactionalId === null || authorizeTransactionalId(context, AclOperation.WRITE, request.transactionalId);
     const responses = request.topicData.map((topicData) => {
-      const writable = acksValid && authorizeTopic(context, AclOperation.WRITE, topicData.name);
+      const writable = acksValid && transactionalIdAllowed && authorizeTopic(context, AclOperation.WRITE, topicData.name);
       const found = writable ? broker.findOrCreateTopic(topicData.name, !autoCreationDenied(context, topicData.name)) : null;
       const partitionResponses = topicData.partitionData.map((partitionData): PartitionResponse => {
         const index = partitionData.index;
         if (!acksValid) return failed(index, ErrorCode.INVALID_REQUIRED_ACKS);
+        if (!transactionalIdAllowed) return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
         if (!writable) return failed(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         if (!found || "errorCode" in found) return failed(index, found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         // Kafka refuses client appends to its internal topics; the coordinators write them directly.

@@ -6,6 +6,8 @@
 //   checks that the partitions are already in the transaction (INVALID_TXN_STATE for those that are not).
 // - Producer errors per partition: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v2),
 //   CONCURRENT_TRANSACTIONS.
+// - With an authorizer: WRITE on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere) and on
+//   each topic (TOPIC_AUTHORIZATION_FAILED for its partitions, OPERATION_NOT_ATTEMPTED for the rest), as Kafka.
 
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -15,14 +17,15 @@ import type {
   AddPartitionsToTxnTopic,
   AddPartitionsToTxnTopicResult,
 } from "../protocol/messages/24-add-partitions-to-txn.ts";
-import type { ApiHandler } from "./handler.ts";
+import { AclOperation, authorizeTopic, authorizeTransactionalId } from "../security/authorize.ts";
+import type { ApiHandler, RequestContext } from "./handler.ts";
 import { fencedErrorFor } from "./transaction-errors.ts";
 
 const BATCHED_VERSION_MIN = 4;
 const PRODUCER_FENCED_VERSION_MIN = 2;
 
 async function addPartitions(
-  broker: Broker,
+  context: RequestContext,
   apiVersion: number,
   transactionalId: string,
   producerId: bigint,
@@ -30,6 +33,20 @@ async function addPartitions(
   topics: AddPartitionsToTxnTopic[],
   verifyOnly: boolean,
 ): Promise<AddPartitionsToTxnTopicResult[]> {
+  const everywhere = (errorCode: number) =>
+    topics.map(({ name, partitions }) => ({ name, resultsByPartition: partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: errorCode })) }));
+  if (!authorizeTransactionalId(context, AclOperation.WRITE, transactionalId)) return everywhere(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const deniedTopics = new Set(topics.filter(({ name }) => !authorizeTopic(context, AclOperation.WRITE, name)).map(({ name }) => name));
+  if (deniedTopics.size > 0) {
+    return topics.map(({ name, partitions }) => ({
+      name,
+      resultsByPartition: partitions.map((partitionIndex) => ({
+        partitionIndex,
+        partitionErrorCode: deniedTopics.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED,
+      })),
+    }));
+  }
+  const broker: Broker = context.broker;
   const wanted = topics.map(({ name, partitions }) => ({ topic: name, partitions }));
   const codes = await broker.transactions.addPartitions(transactionalId, Number(producerId), producerEpoch, wanted, verifyOnly);
   return topics.map(({ name, partitions }) => ({
@@ -46,10 +63,10 @@ export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, Ad
   minVersion: 0,
   maxVersion: 5,
   async handle(context, request) {
-    const { broker, apiVersion } = context;
+    const { apiVersion } = context;
     if (apiVersion < BATCHED_VERSION_MIN) {
       const resultsByTopicV3AndBelow = await addPartitions(
-        broker,
+        context,
         apiVersion,
         request.v3AndBelowTransactionalId,
         request.v3AndBelowProducerId,
@@ -63,7 +80,7 @@ export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, Ad
       request.transactions.map(async (transaction) => ({
         transactionalId: transaction.transactionalId,
         topicResults: await addPartitions(
-          broker,
+          context,
           apiVersion,
           transaction.transactionalId,
           transaction.producerId,

@@ -5,10 +5,12 @@
 // added (AddOffsetsToTxn): INVALID_TXN_STATE otherwise; INVALID_PRODUCER_ID_MAPPING / PRODUCER_FENCED
 // (INVALID_PRODUCER_EPOCH before v3) as the other transaction APIs. v3+ carries the consumer's member id, instance
 // id and generation, checked like OffsetCommit (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION).
+// With an authorizer: WRITE on the transactional id, READ on the group and on each topic, as Kafka.
 // Not served: v5 (transaction version 2).
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../protocol/messages/28-txn-offset-commit.ts";
+import { AclOperation, authorizeGroup, authorizeTopic, authorizeTransactionalId } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 import { fencedErrorFor } from "./transaction-errors.ts";
 
@@ -30,6 +32,10 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     const unknown = (topic: string, partition: number) => !broker.topics.get(topic)?.partitions[partition];
     const metadataMax = broker.groups.settings.offsetMetadataBytesMax;
     const tooLarge = (metadata: string | null) => metadata !== null && Buffer.byteLength(metadata) > metadataMax;
+    if (!authorizeTransactionalId(context, AclOperation.WRITE, request.transactionalId)) return answer(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!authorizeGroup(context, AclOperation.READ, request.groupId)) return answer(() => ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const deniedTopics = new Set(request.topics.filter(({ name }) => !authorizeTopic(context, AclOperation.READ, name)).map(({ name }) => name));
+    if (deniedTopics.size > 0) return answer((topic) => (deniedTopics.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
     const memberError = broker.groups.validateTransactionalCommit(request.groupId, request.generationId, request.memberId, request.groupInstanceId);
     if (memberError !== ErrorCode.NONE) return answer(() => memberError);
     const offsets = request.topics.flatMap((topic) =>

@@ -1,8 +1,10 @@
 // DescribeTransactions: v0 — state, timeout, start time, producer id/epoch and partitions of each transactional id
-// (kafka-transactions.sh describe); TRANSACTIONAL_ID_NOT_FOUND for an unknown id.
+// (kafka-transactions.sh describe); TRANSACTIONAL_ID_NOT_FOUND for an unknown id; with an authorizer, DESCRIBE on the
+// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DescribeTransactionsRequest, DescribeTransactionsResponse } from "../protocol/messages/65-describe-transactions.ts";
+import { AclOperation, authorizeTransactionalId } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest, DescribeTransactionsResponse> = {
@@ -14,10 +16,11 @@ export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest
     return {
       throttleTimeMs: 0,
       transactionStates: request.transactionalIds.map((transactionalId) => {
-        const found = broker.transactions.describe(transactionalId);
+        const allowed = authorizeTransactionalId(context, AclOperation.DESCRIBE, transactionalId);
+        const found = allowed ? broker.transactions.describe(transactionalId) : null;
         if (!found) {
           return {
-            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            errorCode: allowed ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
             transactionalId,
             transactionState: "",
             transactionTimeoutMs: 0,

@@ -1,9 +1,11 @@
 // ListTransactions: v0–2 — transactional ids with their producer id and state, filtered by state, producer id,
 // v1 minimum running time (durationFilter ms, open transactions only) and v2 an id pattern (a regular expression;
-// INVALID_REQUEST when it does not compile). Unknown state names come back in unknownStateFilters.
+// INVALID_REQUEST when it does not compile). Unknown state names come back in unknownStateFilters. With an authorizer,
+// only ids the principal may DESCRIBE are listed.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { ListTransactionsRequest, ListTransactionsResponse } from "../protocol/messages/66-list-transactions.ts";
+import { AclOperation, authorizeTransactionalId } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const KNOWN_STATES = new Set(["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"]);
@@ -32,6 +34,7 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
       .filter((transaction) => producerIds.size === 0 || producerIds.has(transaction.producerId))
       .filter((transaction) => minDurationMs < 0 || (transaction.startTimeMs >= 0 && now - transaction.startTimeMs >= minDurationMs))
       .filter((transaction) => pattern === null || pattern.test(transaction.transactionalId))
+      .filter((transaction) => authorizeTransactionalId(context, AclOperation.DESCRIBE, transaction.transactionalId, false))
       .map((transaction) => ({ transactionalId: transaction.transactionalId, producerId: BigInt(transaction.producerId), transactionState: transaction.state }));
     return {
       throttleTimeMs: 0,

@@ -54,6 +54,21 @@ export function authorizeGroup(context: RequestContext, operation: number, group
   return authorize(context, operation, ResourceType.GROUP, groupId, logIfDenied);
 }
 
+export function authorizeTransactionalId(context: RequestContext, operation: number, transactionalId: string, logIfDenied = true): boolean {
+  return authorize(context, operation, ResourceType.TRANSACTIONAL_ID, transactionalId, logIfDenied);
+}
+
+/**
+ * InitProducerId without a transactional id (Kafka 2.8+): IDEMPOTENT_WRITE on the cluster, or WRITE on any topic.
+ */
+export function authorizeIdempotentWrite(context: RequestContext): boolean {
+  const authorizer = context.broker.authorizer;
+  if (authorizer === null) return true;
+  if (authorize(context, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME, false)) return true;
+  return authorizer.authorizeByResourceType(context.principal, hostOf(context.clientAddress), AclOperation.WRITE, ResourceType.TOPIC) ||
+    authorize(context, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME);
+}
+
 export function authorizeCluster(context: RequestContext, operation: number, logIfDenied = true): boolean {
   return authorize(context, operation, ResourceType.CLUSTER, CLUSTER_NAME, logIfDenied);
 }

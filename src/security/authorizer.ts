@@ -6,7 +6,7 @@
 // (READ/WRITE/DELETE/ALTER imply DESCRIBE, ALTER_CONFIGS implies DESCRIBE_CONFIGS). DENY does not imply: a DENY of
 // DESCRIBE refuses DESCRIBE only.
 
-import { AclOperation, AclPermission, WILDCARD_HOST, WILDCARD_PRINCIPAL, type AclBinding } from "./acl.ts";
+import { AclOperation, AclPermission, WILDCARD_HOST, WILDCARD_PRINCIPAL, WILDCARD_RESOURCE, type AclBinding } from "./acl.ts";
 import type { AclStore } from "./acl-store.ts";
 
 export interface AuthorizerConfig {
@@ -53,6 +53,26 @@ export class Authorizer {
       if (binding.operation === AclOperation.ALL || granting.includes(binding.operation)) return true;
     }
     return false;
+  }
+
+  /**
+   * Kafka's Authorizer.authorizeByResourceType: may the principal perform `operation` on some resource of this type
+   * (InitProducerId of an idempotent producer accepts WRITE on any topic)? Super users may; a DENY on the literal
+   * wildcard resource refuses; otherwise any matching ALLOW binding of the type grants; no binding of the type at
+   * all follows allow.everyone.if.no.acl.found.
+   */
+  authorizeByResourceType(principal: string, host: string, operation: number, resourceType: number): boolean {
+    if (this.superUsers.has(principal)) return true;
+    const bindings = this.acls.list().filter((binding) => binding.resourceType === resourceType);
+    if (bindings.length === 0) return this.config.allowEveryoneIfNoAclFound;
+    const applies = (binding: AclBinding) =>
+      (binding.principal === principal || binding.principal === WILDCARD_PRINCIPAL) &&
+      (binding.host === host || binding.host === WILDCARD_HOST) &&
+      (binding.operation === operation || binding.operation === AclOperation.ALL);
+    const deniedEverywhere = bindings.some(
+      (binding) => binding.permissionType === AclPermission.DENY && binding.resourceName === WILDCARD_RESOURCE && applies(binding),
+    );
+    return !deniedEverywhere && bindings.some((binding) => binding.permissionType === AclPermission.ALLOW && applies(binding));
   }
 }
 

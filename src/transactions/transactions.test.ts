@@ -192,3 +192,31 @@ describe("transactions across restarts", () => {
     client.close();
   });
 });
+
+describe("transactions with the ACL authorizer", () => {
+  test("transactional and idempotent producers need WRITE on their transactional id / a topic, as Kafka", async () => {
+    const { AclOperation, AclPermission, PatternType, ResourceType } = await import("../security/acl.ts");
+    await using server = await startTestServer({ authorizer: { superUsers: [], allowEveryoneIfNoAclFound: false } });
+    const allow = (resourceType: number, resourceName: string, operation: number) =>
+      server.broker.authorizer!.acls.add([{ resourceType, resourceName, patternType: PatternType.LITERAL, principal: "User:ANONYMOUS", host: "*", operation, permissionType: AclPermission.ALLOW }]);
+    allow(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE);
+    const client = await RawClient.connect(server.port);
+    await createTopic(client, "guarded");
+    const init = (transactionalId: string | null) => client.call(22, 4, { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+
+    expect((await init("tx-guarded")).errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    expect((await init(null)).errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    allow(ResourceType.TOPIC, "guarded", AclOperation.WRITE); // WRITE on any topic lets an idempotent producer start
+    expect((await init(null)).errorCode).toBe(0);
+    allow(ResourceType.TRANSACTIONAL_ID, "tx-guarded", AclOperation.WRITE);
+    const granted = await init("tx-guarded");
+    expect(granted.errorCode).toBe(0);
+    const end = await client.call(26, 3, { transactionalId: "other-tx", producerId: granted.producerId, producerEpoch: granted.producerEpoch, committed: true });
+    expect(end.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const produced = await client.call(0, 9, produceBody("guarded", idempotentBatch(Number(granted.producerId), granted.producerEpoch, 0, ["x"], true), "other-tx"));
+    expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const listed = await client.call(66, 1, { stateFilters: [], producerIdFilters: [], durationFilter: -1n });
+    expect(listed.transactionStates.map((t: { transactionalId: string }) => t.transactionalId)).toEqual(["tx-guarded"]); // WRITE implies DESCRIBE
+    client.close();
+  });
+});
