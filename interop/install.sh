@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the clients of the interoperability matrix: Debian packages (kcat, confluent-kafka-python, kafka-python and
 # its optional codecs, Go with Sarama 1.22 and kafka-go 0.2.1, librdkafka-dev, protoc for the registry's descriptor
-# test) and node-rdkafka built against
-# Debian's librdkafka. Idempotent and quick when everything is there: apt-get runs only for missing packages.
+# test) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
+# runs only for missing packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
