@@ -3,7 +3,7 @@
 
 import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { startServer, type KgateServer } from "./server/server.ts";
-import { log, setLogLevel } from "./util/logger.ts";
+import { log, setLogFormat, setLogLevel } from "./util/logger.ts";
 
 function main(): void {
   let config;
@@ -19,6 +19,7 @@ function main(): void {
     return;
   }
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat ?? "text");
   // Handlers first: a signal arriving once the listener is up (callers watch for its log line) must still get a clean
   // shutdown, which writes the data folder's clean-shutdown marker. JS callbacks run after startServer returns.
   let server: KgateServer | null = null;

@@ -118,9 +118,14 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     bytesIn: registry.counter("kgate_network_bytes_received_total", "Bytes received on Kafka connections."),
     bytesOut: registry.counter("kgate_network_bytes_sent_total", "Bytes of responses encoded on Kafka connections."),
     connections: registry.gauge("kgate_connections", "Open Kafka connections."),
+    connectionsPerIpBusiest: registry.gauge("kgate_connections_busiest_address", "Open Kafka connections from the address with the most (against connectionsPerIpMax)."),
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
+    limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
+    bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
+    connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
+    readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
   };
 }
 
