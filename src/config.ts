@@ -122,6 +122,8 @@ export interface Config {
   logLevel: LogLevel;
   /** `text` (readable lines, default) or `json` (one object per line). */
   logFormat?: LogFormat;
+  /** The quotas' rate window (tests shorten it); absent: limits.quotaWindowMs × limits.quotaWindowCount. */
+  quotaWindow?: { windowMs: number; windowCount: number };
   /** Overrides of the connection limits (see serverLimits); absent keys keep their defaults. */
   limits?: Partial<ServerLimits>;
   /** Where the schema registry's REST API listens; null or absent: no registry. */

@@ -24,10 +24,13 @@ import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
 import { offsetDeleteHandler } from "./47-offset-delete.ts";
+import { describeClientQuotasHandler } from "./48-describe-client-quotas.ts";
+import { alterClientQuotasHandler } from "./49-alter-client-quotas.ts";
+import { withByteRateQuota } from "../quotas/quota-manager.ts";
 
 const handlers: ApiHandler[] = [
-  produceHandler,
-  fetchHandler,
+  withByteRateQuota(produceHandler, "produce"),
+  withByteRateQuota(fetchHandler, "fetch"),
   listOffsetsHandler,
   metadataHandler,
   offsetCommitHandler,
@@ -49,6 +52,8 @@ const handlers: ApiHandler[] = [
   incrementalAlterConfigsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
 ];
 
 const handlersByKey: (ApiHandler | undefined)[] = [];

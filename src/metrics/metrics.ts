@@ -122,6 +122,8 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
+    quotaThrottles: registry.counter("kgate_quota_throttled_responses_total", "Responses that carried a throttle time because a byte-rate quota was exceeded, by kind (produce, fetch)."),
+    quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
     limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
     bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
     connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
