@@ -1,7 +1,7 @@
 // Counters, gauges and histograms with labels, rendered in Prometheus' text format. Small on purpose: the hot path
 // does one Map lookup and one addition per observation.
 
-type Labels = Record<string, string | number>;
+export type Labels = Record<string, string | number>;
 
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
@@ -54,6 +54,19 @@ export class Gauge extends Metric {
   }
 }
 
+/** Series read at scrape time, label sets included (partitions and groups come and go). */
+export class CollectedGauge extends Metric {
+  constructor(name: string, help: string, private readonly read: () => Iterable<[Labels, number]>) {
+    super(name, help, "gauge");
+  }
+  render(lines: string[]): void {
+    for (const [labels, value] of this.read()) {
+      const key = labelKey(labels);
+      lines.push(`${this.name}${key ? `{${key}}` : ""} ${value}`);
+    }
+  }
+}
+
 export class Histogram extends Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(name: string, help: string, readonly buckets: readonly number[]) {
@@ -90,6 +103,9 @@ export class MetricsRegistry {
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
+  collected(name: string, help: string, read: () => Iterable<[Labels, number]>): CollectedGauge {
+    return this.add(new CollectedGauge(name, help, read));
+  }
   private add<T extends Metric>(metric: T): T {
     this.metrics.push(metric);
     return metric;
@@ -122,6 +138,8 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
+    listenerConnections: registry.gauge("kgate_listener_connections", "Open Kafka connections, by listener."),
+    fsyncLatency: registry.histogram("kgate_log_fsync_duration_seconds", "Time one fdatasync of a partition's active segment took (file log).", LATENCY_BUCKETS_SECONDS),
     quotaThrottles: registry.counter("kgate_quota_throttled_responses_total", "Responses that carried a throttle time because a byte-rate quota was exceeded, by kind (produce, fetch)."),
     quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
     limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),

@@ -8,6 +8,10 @@ import { log } from "../util/logger.ts";
 import { attachRecordValidator } from "../registry/record-validation.ts";
 import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
 import { Connection } from "./connection.ts";
+import { registerBrokerMetrics } from "../metrics/broker-metrics.ts";
+
+/** Kafka's name for an unencrypted, unauthenticated listener (the metrics' `listener` label). */
+const LISTENER_NAME = "PLAINTEXT";
 import { RequestDispatcher } from "./dispatcher.ts";
 import { closeIdleConnections, ConnectionAdmission, createConnectionEnvironment, idleSweepIntervalMs } from "./limits.ts";
 
@@ -36,6 +40,9 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const { metrics } = broker;
   const environment = createConnectionEnvironment(limits, metrics);
   metrics.connections.collect(() => connections.size);
+  // One listener for now; TLS/SASL listeners each add their own label.
+  metrics.listenerConnections.collect(() => connections.size, { listener: LISTENER_NAME });
+  registerBrokerMetrics(broker);
   metrics.connectionsPerIpBusiest.collect(() => admission.busiestAddressCount);
 
   const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
@@ -127,9 +134,6 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
 /** /metrics (Prometheus), /health (the process serves) and /ready (log recovered, listener up) on the HTTP listener. */
 function operationsRoute(broker: Broker): (request: Request) => Response | null {
   const { metrics } = broker;
-  for (const kind of ["rss", "heapUsed", "external", "arrayBuffers"] as const) {
-    metrics.memory.collect(() => process.memoryUsage()[kind], { kind });
-  }
   return (request) => {
     if (request.method !== "GET") return null;
     switch (new URL(request.url).pathname) {
