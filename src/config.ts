@@ -172,7 +172,7 @@ export class ConfigError extends Error {
 }
 
 export function helpText(): string {
-  const lines = ["Usage: kgate [options]", "", "Options (each also read from the environment variable shown):"];
+  const lines = ["Usage: kgate [options]", "       kgate status [--bootstrap HOST:PORT]   (topics, offsets, sizes, groups and lag of a running gateway)", "", "Options (each also read from the environment variable shown):"];
   for (const option of options) {
     const left = option.value ? `${option.flag} ${option.value}` : option.flag;
     const env = option.env ? ` [${option.env}]` : "";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // kgate: a Kafka-compatible gateway in one executable.
 
+import { runStatus } from "./cli/status.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { startServer, type KgateServer } from "./server/server.ts";
 import { log, setLogFormat, setLogLevel } from "./util/logger.ts";
@@ -40,4 +41,8 @@ function main(): void {
   }
 }
 
-main();
+if (process.argv[2] === "status") {
+  runStatus(process.argv.slice(3), process.env, (text) => process.stdout.write(text), (text) => process.stderr.write(text)).then((code) => process.exit(code));
+} else {
+  main();
+}

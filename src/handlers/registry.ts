@@ -20,6 +20,7 @@ import { deleteTopicsHandler } from "./20-delete-topics.ts";
 import { deleteRecordsHandler } from "./21-delete-records.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { alterConfigsHandler } from "./33-alter-configs.ts";
+import { describeLogDirsHandler } from "./35-describe-log-dirs.ts";
 import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
@@ -48,6 +49,7 @@ const handlers: ApiHandler[] = [
   deleteRecordsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  describeLogDirsHandler,
   createPartitionsHandler,
   incrementalAlterConfigsHandler,
   deleteGroupsHandler,
