@@ -144,6 +144,8 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
     limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
     bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
+    requestsInFlight: registry.gauge("kgate_requests_in_flight", "Requests being handled or waiting for their turn, over all connections (limit: inFlightRequestsPerConnectionMax each)."),
+    pendingWriteBytes: registry.gauge("kgate_pending_write_bytes", "Response bytes the sockets have not taken yet, over all connections (limit: pendingWriteBytesMax each)."),
     connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
     readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
   };

@@ -59,16 +59,23 @@ export class Connection implements MemoryListener {
 
   /**
    * Idle: nothing received or sent for idleMs and no request waiting for its answer (a long poll is not idle). A
-   * connection we stopped reading (memory cap, throttle) is not idle unless it holds a partial frame: it may be a
-   * client that left mid-frame (a paused socket does not see the close), whose bytes only this timeout gives back.
+   * connection we stopped reading for our own reasons (memory cap, throttle) is not idle unless it holds a partial
+   * frame: it may be a client that left mid-frame (a paused socket does not see the close), whose bytes only this
+   * timeout gives back. One that does not read its answers is idle once the socket stops taking them.
    */
   isIdle(now: number, idleMs: number): boolean {
     if (this.inFlightRequests > 0) return false;
-    if (this.paused && !this.frames.receivingFrame) {
+    const reason = this.paused ? this.pauseReason() : null;
+    if ((reason === "request_memory" || reason === "throttle") && !this.frames.receivingFrame) {
       this.touch();
       return false;
     }
     return now - this.lastActiveAt >= idleMs;
+  }
+
+  /** Response bytes the socket has not taken yet (the pending writes metric). */
+  get pendingWriteBytes(): number {
+    return this.unsentBytes;
   }
 
   get inFlightRequests(): number {
@@ -212,6 +219,7 @@ export class Connection implements MemoryListener {
       const written = this.socket.write(chunk);
       if (written < 0) return this.close();
       this.unsentBytes -= Math.max(written, 0);
+      if (written > 0) this.touch();
       if (written < chunk.length) {
         this.unsent[0] = chunk.subarray(written);
         return;

@@ -44,7 +44,7 @@ export class FrameAssembler {
         const wanted = this.partialSize - this.partialFilled;
         const taken = Math.min(wanted, end - at);
         if (this.partial) this.partial.set(chunk.subarray(at, at + taken), this.partialFilled);
-        else this.pieces.push(chunk.slice(at, at + taken));
+        else this.pieces.push(chunk.subarray(at, at + taken)); // a view: data() chunks are fresh buffers
         this.partialFilled += taken;
         at += taken;
         if (this.partialFilled === this.partialSize) onFrame(this.takePartial());

@@ -43,6 +43,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   // One listener for now; TLS/SASL listeners each add their own label.
   metrics.listenerConnections.collect(() => connections.size, { listener: LISTENER_NAME });
   registerBrokerMetrics(broker);
+  metrics.requestsInFlight.collect(() => sumOver(connections, (connection) => connection.inFlightRequests));
+  metrics.pendingWriteBytes.collect(() => sumOver(connections, (connection) => connection.pendingWriteBytes));
   metrics.connectionsPerIpBusiest.collect(() => admission.busiestAddressCount);
 
   const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
@@ -129,6 +131,12 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       listener.stop(true);
     },
   };
+}
+
+function sumOver<T>(items: Iterable<T>, read: (item: T) => number): number {
+  let sum = 0;
+  for (const item of items) sum += read(item);
+  return sum;
 }
 
 /** /metrics (Prometheus), /health (the process serves) and /ready (log recovered, listener up) on the HTTP listener. */

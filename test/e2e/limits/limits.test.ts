@@ -182,3 +182,25 @@ test("slowloris connections trickling partial frames do not stop a kafkajs produ
     for (const client of attackers) client.close();
   }
 }, 40_000);
+
+test("a client that never reads its answers is paused, then closed by the idle timeout once the socket stops taking bytes", async () => {
+  await using server = await startTestServer({ limits: { pendingWriteBytesMax: 256 * 1024, connectionIdleMs: 500 } });
+  const producer = await RawClient.connect(server.port);
+  const { buildRecordBatch } = await import("../../../src/protocol/records/record-batch.ts");
+  const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(512 * 1024).fill(1), timestamp: Date.now() }] });
+  await producer.call(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: "unread", partitionData: [{ index: 0, records }] }] });
+  const flooder = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { open: (socket) => socket.pause(), data() {} } });
+  flooder.pause();
+  flooder.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => fetchFrame(i + 1, "unread", 0))));
+  flooder.flush();
+  await waitFor(() => server.broker.metrics.readPauses.get({ reason: "pending_writes" }) >= 1);
+  // Meanwhile the producer's connection is served as usual (and, talking, is not idle).
+  expect(await answers(producer, 99)).toBe(true);
+  // The producer leaves on its own; the flooder's connection is closed by us, as idle (a paused client socket does
+  // not even notice: the test watches the server's side).
+  producer.close();
+  await waitFor(() => server.connectionCount === 0, { timeoutMs: 5_000 });
+  expect(server.broker.metrics.connectionsClosed.get({ reason: "idle" })).toBe(1);
+  expect(server.broker.metrics.registry.render()).toContain("kgate_pending_write_bytes 0");
+  flooder.end();
+}, 20_000);
