@@ -40,8 +40,6 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const { metrics } = broker;
   const environment = createConnectionEnvironment(limits, metrics);
   metrics.connections.collect(() => connections.size);
-  // One listener for now; TLS/SASL listeners each add their own label.
-  metrics.listenerConnections.collect(() => connections.size, { listener: LISTENER_NAME });
   registerBrokerMetrics(broker);
   metrics.requestsInFlight.collect(() => sumOver(connections, (connection) => connection.inFlightRequests));
   metrics.pendingWriteBytes.collect(() => sumOver(connections, (connection) => connection.pendingWriteBytes));
@@ -65,6 +63,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, environment);
         socket.data = { connection };
         connections.add(connection);
+        metrics.listenerConnections.add(1, { listener: LISTENER_NAME });
         log.debug("connection opened", { client: clientAddress });
       },
       data(socket, chunk) {
@@ -79,6 +78,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         if (!connection) return;
         connection.onClosed();
         connections.delete(connection);
+        metrics.listenerConnections.add(-1, { listener: LISTENER_NAME });
         admission.release(socket.remoteAddress);
         log.debug("connection closed", { client: connection.clientAddress });
       },
