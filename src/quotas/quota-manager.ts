@@ -4,7 +4,8 @@
 // everyone the matched entry covers, and a client over its quota gets throttle_time_ms in the response while the
 // connection is muted for that time (Connection.mute, as Kafka ≥ 2.0 does; KIP-219 clients also back off).
 // Not emulated: request_percentage and controller_mutation_rate are stored and described but not enforced; acks=0
-// produce bytes are recorded but, having no response, do not mute the connection.
+// produce bytes are recorded but, having no response, do not mute the connection; clients older than KIP-219
+// (Produce < v6, Fetch < v8), whose response Kafka itself delays, get it at once and the same mute afterwards.
 
 import type { Broker } from "../broker.ts";
 import { limits } from "../config.ts";

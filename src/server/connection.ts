@@ -233,7 +233,7 @@ export class Connection implements MemoryListener {
   private pauseReason(): PauseReason | null {
     if (this.unsentBytes >= this.environment.limits.pendingWriteBytesMax) return "pending_writes";
     if (this.heldFrames.length > 0) return "in_flight_requests";
-    if (this.mutedUntil > performance.now()) return "throttle";
+    if (this.mutedUntil > 0 && this.mutedUntil > performance.now()) return "throttle";
     if (this.environment.memory.exhausted) return "request_memory";
     return null;
   }

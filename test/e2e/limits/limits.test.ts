@@ -204,3 +204,15 @@ test("a client that never reads its answers is paused, then closed by the idle t
   expect(server.broker.metrics.registry.render()).toContain("kgate_pending_write_bytes 0");
   flooder.end();
 }, 20_000);
+
+test("a frame over the per-server frameBytesMax closes its connection only", async () => {
+  await using server = await startTestServer({ limits: { frameBytesMax: 1_024 } });
+  const small = await RawClient.connect(server.port);
+  const large = await RawClient.connect(server.port);
+  large.write(partialFrame(2_000, 10));
+  expect(await large.waitClosed(3_000)).toBe(true);
+  expect(server.broker.metrics.connectionsClosed.get({ reason: "frame_too_large" })).toBe(1);
+  // A request under the limit, on another connection, is served.
+  expect(await answers(small, 3)).toBe(true);
+  small.close();
+});
