@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, parseConfig } from "./config.ts";
+import { ConfigError, parseConfig, serverLimitDefaults, serverLimits } from "./config.ts";
 
 describe("parseConfig", () => {
   test("defaults: listen on 0.0.0.0:9092, advertise 127.0.0.1, data in ./data", () => {
@@ -49,4 +49,22 @@ test("--authorizer: off by default; acl with --super-users and --allow-everyone-
   expect(() => parseConfig(["--authorizer", "simple"], {})).toThrow(ConfigError);
   expect(() => parseConfig(["--super-users", "User:admin"], {})).toThrow(ConfigError);
   expect(() => parseConfig(["--authorizer", "acl", "--super-users", "admin"], {})).toThrow(ConfigError);
+});
+
+test("limit flags and environment variables override the named defaults per server; --log-format", () => {
+  expect(serverLimits(parseConfig([], {})!)).toEqual(serverLimitDefaults);
+  const config = parseConfig(["--connections-max", "50", "--connections-per-ip-max=5", "--connection-idle-ms", "30000", "--frame-bytes-max", "1048576", "--in-flight-requests-max", "10", "--pending-write-bytes-max", "1048576", "--log-format", "json"], { KGATE_BUFFERED_REQUEST_BYTES_MAX: "33554432" })!;
+  expect(serverLimits(config)).toEqual({
+    connectionsMax: 50,
+    connectionsPerIpMax: 5,
+    connectionIdleMs: 30_000,
+    frameBytesMax: 1_048_576,
+    inFlightRequestsPerConnectionMax: 10,
+    pendingWriteBytesMax: 1_048_576,
+    bufferedRequestBytesMax: 33_554_432,
+  });
+  expect(config.logFormat).toBe("json");
+  expect(parseConfig([], {})!.logFormat).toBe("text");
+  expect(() => parseConfig(["--connections-max", "0"], {})).toThrow(ConfigError);
+  expect(() => parseConfig(["--log-format", "xml"], {})).toThrow(ConfigError);
 });

@@ -1,6 +1,6 @@
 // Every limit and every command-line option, with its default and the reason for it.
 
-import type { LogLevel } from "./util/logger.ts";
+import type { LogFormat, LogLevel } from "./util/logger.ts";
 import type { AuthorizerConfig } from "./security/authorizer.ts";
 
 const KiB = 1024;
@@ -33,6 +33,17 @@ export const limits = {
   fetchMaxWaitMsMax: 30_000,
   /** Response bytes buffered for a slow reader before the connection stops reading requests. */
   pendingWriteBytesMax: 64 * MiB,
+  /**
+   * Kafka's queued.max.request.bytes (unbounded there): bytes of partly received frames and of requests waiting or
+   * being handled, over all connections. Above it every connection stops being read until it drops, so a flood of
+   * large or pipelined requests cannot exhaust the box's memory (unsent responses: pendingWriteBytesMax each).
+   */
+  bufferedRequestBytesMax: 256 * MiB,
+  /**
+   * A split frame up to this size gets its whole buffer when its size arrives; a larger one keeps the pieces that
+   * arrived and joins them at the end, so a header announcing 100 MiB followed by a trickle costs only the trickle.
+   */
+  framePreallocateBytesMax: 64 * KiB,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
   coalesceWriteBytesMax: 256 * KiB,
   /** Partitions one CreateTopics/auto-create may make. */
@@ -60,9 +71,41 @@ export const limits = {
   offsetsTopicPartitions: 1,
   /** Records appended to an offsets partition before compaction (live keys rewritten, older records dropped) is considered. */
   offsetsCompactionRecordsMin: 10_000,
+  /** Kafka's quota.window.size.seconds: the span of one sample of the byte-rate quotas. */
+  quotaWindowMs: 1_000,
+  /** Kafka's quota.window.num: samples the rate is measured over (the oldest one is being replaced). */
+  quotaWindowCount: 11,
+  /** Quota entities (client ids, users and their combinations) with a configured quota. */
+  quotaEntitiesMax: 10_000,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;
+
+/** The limits an operator (flags, environment) or a test may lower per server; the others stay module constants. */
+export interface ServerLimits {
+  frameBytesMax: number;
+  connectionsMax: number;
+  connectionsPerIpMax: number;
+  connectionIdleMs: number;
+  inFlightRequestsPerConnectionMax: number;
+  pendingWriteBytesMax: number;
+  bufferedRequestBytesMax: number;
+}
+
+export const serverLimitDefaults: Readonly<ServerLimits> = {
+  frameBytesMax: limits.frameBytesMax,
+  connectionsMax: limits.connectionsMax,
+  connectionsPerIpMax: limits.connectionsPerIpMax,
+  connectionIdleMs: limits.connectionIdleMs,
+  inFlightRequestsPerConnectionMax: limits.inFlightRequestsPerConnectionMax,
+  pendingWriteBytesMax: limits.pendingWriteBytesMax,
+  bufferedRequestBytesMax: limits.bufferedRequestBytesMax,
+};
+
+/** The server's limits: the config's overrides over the defaults. */
+export function serverLimits(config: Pick<Config, "limits">): ServerLimits {
+  return { ...serverLimitDefaults, ...config.limits };
+}
 
 export interface Config {
   listenHost: string;
@@ -78,6 +121,12 @@ export interface Config {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   logLevel: LogLevel;
+  /** `text` (readable lines, default) or `json` (one object per line). */
+  logFormat?: LogFormat;
+  /** The quotas' rate window (tests shorten it); absent: limits.quotaWindowMs × limits.quotaWindowCount. */
+  quotaWindow?: { windowMs: number; windowCount: number };
+  /** Overrides of the connection limits (see serverLimits); absent keys keep their defaults. */
+  limits?: Partial<ServerLimits>;
   /** Where the schema registry's REST API listens; null or absent: no registry. */
   registryListen?: { host: string; port: number } | null;
   /** The ACL authorizer; null or absent: none, every request is allowed (Kafka without authorizer.class.name). */
@@ -113,6 +162,14 @@ export const options: OptionSpec[] = [
   { flag: "--super-users", env: "KGATE_SUPER_USERS", value: "User:A;User:B", help: "principals allowed everything when the authorizer is on (Kafka's super.users)", defaultText: "none" },
   { flag: "--allow-everyone-if-no-acl-found", env: "KGATE_ALLOW_EVERYONE_IF_NO_ACL_FOUND", value: "true|false", help: "a resource without any ACL is open to all (true) or to super users only (false)", defaultText: "false" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
+  { flag: "--log-format", env: "KGATE_LOG_FORMAT", value: "text|json", help: "readable lines, or one JSON object per line", defaultText: "text" },
+  { flag: "--connections-max", env: "KGATE_CONNECTIONS_MAX", value: "N", help: "connections accepted at once", defaultText: String(limits.connectionsMax) },
+  { flag: "--connections-per-ip-max", env: "KGATE_CONNECTIONS_PER_IP_MAX", value: "N", help: "connections from one IP address at once", defaultText: String(limits.connectionsPerIpMax) },
+  { flag: "--connection-idle-ms", env: "KGATE_CONNECTION_IDLE_MS", value: "MS", help: "close a connection that sends nothing for this long", defaultText: String(limits.connectionIdleMs) },
+  { flag: "--frame-bytes-max", env: "KGATE_FRAME_BYTES_MAX", value: "BYTES", help: "largest request frame; a larger one closes the connection", defaultText: String(limits.frameBytesMax) },
+  { flag: "--in-flight-requests-max", env: "KGATE_IN_FLIGHT_REQUESTS_MAX", value: "N", help: "requests handled at once per connection; more wait unread", defaultText: String(limits.inFlightRequestsPerConnectionMax) },
+  { flag: "--pending-write-bytes-max", env: "KGATE_PENDING_WRITE_BYTES_MAX", value: "BYTES", help: "response bytes kept for a slow reader before its connection stops being read", defaultText: String(limits.pendingWriteBytesMax) },
+  { flag: "--buffered-request-bytes-max", env: "KGATE_BUFFERED_REQUEST_BYTES_MAX", value: "BYTES", help: "memory of buffered requests and unsent responses over all connections before reading pauses", defaultText: String(limits.bufferedRequestBytesMax) },
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
 
@@ -121,7 +178,7 @@ export class ConfigError extends Error {
 }
 
 export function helpText(): string {
-  const lines = ["Usage: kgate [options]", "", "Options (each also read from the environment variable shown):"];
+  const lines = ["Usage: kgate [options]", "       kgate status [--bootstrap HOST:PORT]   (topics, offsets, sizes, groups and lag of a running gateway)", "", "Options (each also read from the environment variable shown):"];
   for (const option of options) {
     const left = option.value ? `${option.flag} ${option.value}` : option.flag;
     const env = option.env ? ` [${option.env}]` : "";
@@ -184,6 +241,22 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const memory = given.has("--memory") && parseBoolean(given.get("--memory")!, "--memory");
   if (memory && given.has("--data")) throw new ConfigError("--memory and --data exclude each other");
   const logLevel = given.get("--log-level") ?? "info";
+  const logFormat = given.get("--log-format") ?? "text";
+  if (logFormat !== "text" && logFormat !== "json") throw new ConfigError(`--log-format wants text or json, got ${JSON.stringify(logFormat)}`);
+  const limitOverrides: Partial<ServerLimits> = {};
+  const limitFlags: [string, keyof ServerLimits, number][] = [
+    ["--connections-max", "connectionsMax", 1],
+    ["--connections-per-ip-max", "connectionsPerIpMax", 1],
+    ["--connection-idle-ms", "connectionIdleMs", 100],
+    ["--frame-bytes-max", "frameBytesMax", 1_024],
+    ["--in-flight-requests-max", "inFlightRequestsPerConnectionMax", 1],
+    ["--pending-write-bytes-max", "pendingWriteBytesMax", 64 * 1_024],
+    ["--buffered-request-bytes-max", "bufferedRequestBytesMax", 1_024 * 1_024],
+  ];
+  for (const [flag, key, min] of limitFlags) {
+    const text = given.get(flag);
+    if (text !== undefined) limitOverrides[key] = parseInteger(text, flag, min, Number.MAX_SAFE_INTEGER);
+  }
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level: unknown level ${logLevel}`);
 
   return {
@@ -198,6 +271,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     autoCreateTopics: parseBoolean(given.get("--auto-create-topics") ?? "true", "--auto-create-topics"),
     defaultPartitions: parseInteger(given.get("--default-partitions") ?? "1", "--default-partitions", 1, limits.partitionsPerTopicMax),
     logLevel: logLevel as LogLevel,
+    logFormat,
+    limits: limitOverrides,
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen),
     authorizer: parseAuthorizer(given),
   };

@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 // kgate: a Kafka-compatible gateway in one executable.
 
+import { runStatus } from "./cli/status.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { startServer, type KgateServer } from "./server/server.ts";
-import { log, setLogLevel } from "./util/logger.ts";
+import { log, setLogFormat, setLogLevel } from "./util/logger.ts";
 
 function main(): void {
   let config;
@@ -19,6 +20,7 @@ function main(): void {
     return;
   }
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat ?? "text");
   // Handlers first: a signal arriving once the listener is up (callers watch for its log line) must still get a clean
   // shutdown, which writes the data folder's clean-shutdown marker. JS callbacks run after startServer returns.
   let server: KgateServer | null = null;
@@ -39,4 +41,8 @@ function main(): void {
   }
 }
 
-main();
+if (process.argv[2] === "status") {
+  runStatus(process.argv.slice(3), process.env, (text) => process.stdout.write(text), (text) => process.stderr.write(text)).then((code) => process.exit(code));
+} else {
+  main();
+}

@@ -28,6 +28,7 @@ import { createAclsHandler } from "./30-create-acls.ts";
 import { deleteAclsHandler } from "./31-delete-acls.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { alterConfigsHandler } from "./33-alter-configs.ts";
+import { describeLogDirsHandler } from "./35-describe-log-dirs.ts";
 import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
@@ -35,10 +36,13 @@ import { offsetDeleteHandler } from "./47-offset-delete.ts";
 import { describeProducersHandler } from "./61-describe-producers.ts";
 import { describeTransactionsHandler } from "./65-describe-transactions.ts";
 import { listTransactionsHandler } from "./66-list-transactions.ts";
+import { describeClientQuotasHandler } from "./48-describe-client-quotas.ts";
+import { alterClientQuotasHandler } from "./49-alter-client-quotas.ts";
+import { withByteRateQuota } from "../quotas/quota-manager.ts";
 
 const handlers: ApiHandler[] = [
-  produceHandler,
-  fetchHandler,
+  withByteRateQuota(produceHandler, "produce"),
+  withByteRateQuota(fetchHandler, "fetch"),
   listOffsetsHandler,
   metadataHandler,
   offsetCommitHandler,
@@ -64,6 +68,7 @@ const handlers: ApiHandler[] = [
   deleteAclsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  describeLogDirsHandler,
   createPartitionsHandler,
   incrementalAlterConfigsHandler,
   deleteGroupsHandler,
@@ -71,6 +76,8 @@ const handlers: ApiHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
 ];
 
 const handlersByKey: (ApiHandler | undefined)[] = [];

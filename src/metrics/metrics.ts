@@ -1,7 +1,7 @@
 // Counters, gauges and histograms with labels, rendered in Prometheus' text format. Small on purpose: the hot path
 // does one Map lookup and one addition per observation.
 
-type Labels = Record<string, string | number>;
+export type Labels = Record<string, string | number>;
 
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
@@ -54,6 +54,19 @@ export class Gauge extends Metric {
   }
 }
 
+/** Series read at scrape time, label sets included (partitions and groups come and go). */
+export class CollectedGauge extends Metric {
+  constructor(name: string, help: string, private readonly read: () => Iterable<[Labels, number]>) {
+    super(name, help, "gauge");
+  }
+  render(lines: string[]): void {
+    for (const [labels, value] of this.read()) {
+      const key = labelKey(labels);
+      lines.push(`${this.name}${key ? `{${key}}` : ""} ${value}`);
+    }
+  }
+}
+
 export class Histogram extends Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(name: string, help: string, readonly buckets: readonly number[]) {
@@ -90,6 +103,9 @@ export class MetricsRegistry {
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
+  collected(name: string, help: string, read: () => Iterable<[Labels, number]>): CollectedGauge {
+    return this.add(new CollectedGauge(name, help, read));
+  }
   private add<T extends Metric>(metric: T): T {
     this.metrics.push(metric);
     return metric;
@@ -118,10 +134,21 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     bytesIn: registry.counter("kgate_network_bytes_received_total", "Bytes received on Kafka connections."),
     bytesOut: registry.counter("kgate_network_bytes_sent_total", "Bytes of responses encoded on Kafka connections."),
     connections: registry.gauge("kgate_connections", "Open Kafka connections."),
+    connectionsPerIpBusiest: registry.gauge("kgate_connections_busiest_address", "Open Kafka connections from the address with the most (against connectionsPerIpMax)."),
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
     authorizationDenials: registry.counter("kgate_authorization_denials_total", "Operations the ACL authorizer refused, by API, operation and resource type."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
+    listenerConnections: registry.gauge("kgate_listener_connections", "Open Kafka connections, by listener."),
+    fsyncLatency: registry.histogram("kgate_log_fsync_duration_seconds", "Time one fdatasync of a partition's active segment took (file log).", LATENCY_BUCKETS_SECONDS),
+    quotaThrottles: registry.counter("kgate_quota_throttled_responses_total", "Responses that carried a throttle time because a byte-rate quota was exceeded, by kind (produce, fetch)."),
+    quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
+    limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
+    bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
+    requestsInFlight: registry.gauge("kgate_requests_in_flight", "Requests being handled or waiting for their turn, over all connections (limit: inFlightRequestsPerConnectionMax each)."),
+    pendingWriteBytes: registry.gauge("kgate_pending_write_bytes", "Response bytes the sockets have not taken yet, over all connections (limit: pendingWriteBytesMax each)."),
+    connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
+    readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
   };
 }
 

@@ -8,15 +8,18 @@ import { ByteWriter } from "../protocol/byte-writer.ts";
 import { log } from "../util/logger.ts";
 import { FrameAssembler, FrameTooLargeError } from "./frame-assembler.ts";
 import type { RequestDispatcher, PendingResponse } from "./dispatcher.ts";
+import type { ConnectionEnvironment, MemoryListener, PauseReason } from "./limits.ts";
 
 interface ResponseSlot {
   pending: PendingResponse;
+  /** Bytes of its request frame, held against the request memory until the response is written. */
+  frameBytes: number;
   /** Set when the handler has answered (immediately or when its promise settles). */
   ready: boolean;
 }
 
-export class Connection {
-  private readonly frames = new FrameAssembler(limits.frameBytesMax);
+export class Connection implements MemoryListener {
+  private readonly frames: FrameAssembler;
   private readonly slots: ResponseSlot[] = [];
   private slotHead = 0;
   private readonly writer = new ByteWriter();
@@ -28,12 +31,52 @@ export class Connection {
   private paused = false;
   /** Frames that arrived while the connection had too many requests in flight. */
   private readonly heldFrames: Uint8Array[] = [];
+  /** Bytes of request frames received and not yet answered, and what was last reported to the request memory. */
+  private requestBytes = 0;
+  private reportedBytes = 0;
+  /** Quota throttling: not read before this time (performance.now()), as Kafka ≥ 2.0 mutes a throttled channel. */
+  private mutedUntil = 0;
+  private muteTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly socket: Socket<unknown>,
     private readonly dispatcher: RequestDispatcher,
     readonly clientAddress: string,
-  ) {}
+    private readonly environment: ConnectionEnvironment,
+  ) {
+    this.frames = new FrameAssembler(environment.limits.frameBytesMax);
+    environment.memory.listen(this);
+    this.touch();
+    this.updateReadPause();
+  }
+
+  /** performance.now() of the last byte received or response sent (the idle timeout's clock). */
+  lastActiveAt = 0;
+
+  private touch(): void {
+    this.lastActiveAt = performance.now();
+  }
+
+  /**
+   * Idle: nothing received or sent for idleMs and no request waiting for its answer (a long poll is not idle). A
+   * connection we stopped reading for our own reasons (memory cap, throttle) is not idle unless it holds a partial
+   * frame: it may be a client that left mid-frame (a paused socket does not see the close), whose bytes only this
+   * timeout gives back. One that does not read its answers is idle once the socket stops taking them.
+   */
+  isIdle(now: number, idleMs: number): boolean {
+    if (this.inFlightRequests > 0) return false;
+    const reason = this.paused ? this.pauseReason() : null;
+    if ((reason === "request_memory" || reason === "throttle") && !this.frames.receivingFrame) {
+      this.touch();
+      return false;
+    }
+    return now - this.lastActiveAt >= idleMs;
+  }
+
+  /** Response bytes the socket has not taken yet (the pending writes metric). */
+  get pendingWriteBytes(): number {
+    return this.unsentBytes;
+  }
 
   get inFlightRequests(): number {
     return this.slots.length - this.slotHead;
@@ -41,21 +84,32 @@ export class Connection {
 
   onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    this.touch();
     try {
       this.frames.push(chunk, (frame) => this.onFrame(frame));
     } catch (error) {
       if (error instanceof FrameTooLargeError) {
         log.warn("closing connection: frame too large", { client: this.clientAddress, bytes: error.frameBytes, max: error.frameBytesMax });
+        this.environment.metrics.connectionsClosed.inc({ reason: "frame_too_large" });
       } else {
         log.error("closing connection: unexpected error while reading", { client: this.clientAddress, error });
       }
       this.close();
     }
+    this.reportMemory();
+    this.updateReadPause();
   }
 
   private onFrame(frame: Uint8Array): void {
     if (this.closed) return;
-    if (this.heldFrames.length > 0 || this.inFlightRequests >= limits.inFlightRequestsPerConnectionMax) {
+    this.requestBytes += frame.length;
+    // Frames already read in the same chunk wait too once the answers pile up: a chunk of 400 pipelined Fetches
+    // would otherwise all be answered into `unsent` before the pause takes effect.
+    if (
+      this.heldFrames.length > 0 ||
+      this.inFlightRequests >= this.environment.limits.inFlightRequestsPerConnectionMax ||
+      this.unsentBytes >= this.environment.limits.pendingWriteBytesMax
+    ) {
       this.heldFrames.push(frame);
       this.updateReadPause();
       return;
@@ -67,7 +121,7 @@ export class Connection {
   private startRequest(frame: Uint8Array): void {
     const pending = this.dispatcher.dispatch(frame, this.clientAddress);
     if (pending === "close") return this.close();
-    const slot: ResponseSlot = { pending, ready: !(pending.result instanceof Promise) };
+    const slot: ResponseSlot = { pending, frameBytes: frame.length, ready: !(pending.result instanceof Promise) };
     this.slots.push(slot);
     if (slot.ready) return;
     (pending.result as Promise<unknown>).then(
@@ -99,8 +153,12 @@ export class Connection {
         return;
       }
       if (hasResponse) this.send(this.writer.finish(), this.writer.length);
+      this.requestBytes -= slot.frameBytes;
+      this.touch();
       // Written (or copied into `unsent`): views the response held are free now.
       if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
+      const throttleTimeMs = (slot.pending.result as { throttleTimeMs?: unknown } | null)?.throttleTimeMs;
+      if (typeof throttleTimeMs === "number" && throttleTimeMs > 0) this.mute(throttleTimeMs);
     }
     if (this.slotHead === this.slots.length) {
       this.slots.length = 0;
@@ -114,12 +172,13 @@ export class Connection {
     while (
       !this.closed &&
       this.heldFrames.length > 0 &&
-      this.inFlightRequests < limits.inFlightRequestsPerConnectionMax &&
-      this.unsentBytes < limits.pendingWriteBytesMax
+      this.inFlightRequests < this.environment.limits.inFlightRequestsPerConnectionMax &&
+      this.unsentBytes < this.environment.limits.pendingWriteBytesMax
     ) {
       this.startRequest(this.heldFrames.shift()!);
       started = true;
     }
+    this.reportMemory();
     this.updateReadPause();
     if (started) this.flushReady();
   }
@@ -160,6 +219,7 @@ export class Connection {
       const written = this.socket.write(chunk);
       if (written < 0) return this.close();
       this.unsentBytes -= Math.max(written, 0);
+      if (written > 0) this.touch();
       if (written < chunk.length) {
         this.unsent[0] = chunk.subarray(written);
         return;
@@ -169,17 +229,55 @@ export class Connection {
     this.releaseHeldFrames();
   }
 
+  /** Why the connection should not be read now, or null. */
+  private pauseReason(): PauseReason | null {
+    if (this.unsentBytes >= this.environment.limits.pendingWriteBytesMax) return "pending_writes";
+    if (this.heldFrames.length > 0) return "in_flight_requests";
+    if (this.mutedUntil > 0 && this.mutedUntil > performance.now()) return "throttle";
+    if (this.environment.memory.exhausted) return "request_memory";
+    return null;
+  }
+
   private updateReadPause(): void {
-    const shouldPause =
-      this.unsentBytes >= limits.pendingWriteBytesMax ||
-      this.heldFrames.length > 0;
-    if (shouldPause && !this.paused) {
+    if (this.closed) return;
+    const reason = this.pauseReason();
+    if (reason !== null && !this.paused) {
       this.socket.pause();
       this.paused = true;
-    } else if (!shouldPause && this.paused) {
+      this.environment.metrics.readPauses.inc({ reason });
+      this.environment.metrics.connectionsPaused.add(1);
+    } else if (reason === null && this.paused) {
       this.socket.resume();
       this.paused = false;
+      this.environment.metrics.connectionsPaused.add(-1);
     }
+  }
+
+  /** The request memory crossed its cap (either way). */
+  onRequestMemoryChange(): void {
+    this.updateReadPause();
+  }
+
+  /** Stops reading for the throttle time a quota asked for (the response has left already). */
+  private mute(throttleTimeMs: number): void {
+    this.mutedUntil = Math.max(this.mutedUntil, performance.now() + throttleTimeMs);
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.updateReadPause();
+    }, Math.ceil(this.mutedUntil - performance.now()) + 1);
+    this.updateReadPause();
+  }
+
+  /**
+   * Reports this connection's request bytes (partial frame, requests waiting or being handled) to the request memory.
+   * Unsent responses are bounded per connection by pendingWriteBytesMax instead: counting them globally would let one
+   * client that never reads stop every other connection.
+   */
+  private reportMemory(): void {
+    const held = this.closed ? 0 : this.frames.bufferedBytes + this.requestBytes;
+    this.environment.memory.change(held - this.reportedBytes);
+    this.reportedBytes = held;
   }
 
   close(): void {
@@ -188,10 +286,23 @@ export class Connection {
     this.heldFrames.length = 0;
     this.unsent.length = 0;
     this.socket.end();
+    this.release();
   }
 
   /** Called by the socket's close handler: late handler answers are dropped. */
   onClosed(): void {
     this.closed = true;
+    this.release();
+  }
+
+  private release(): void {
+    this.reportMemory();
+    this.environment.memory.forget(this);
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = null;
+    if (this.paused) {
+      this.paused = false;
+      this.environment.metrics.connectionsPaused.add(-1);
+    }
   }
 }

@@ -27,6 +27,23 @@ describe("FrameAssembler", () => {
     }
   });
 
+  test("a large split frame holds only the bytes received, then comes out whole", () => {
+    const size = 1 << 20; // above limits.framePreallocateBytesMax
+    const assembler = new FrameAssembler(2 << 20);
+    const frames: Uint8Array[] = [];
+    assembler.push(new Uint8Array([0, 0x10, 0, 0, 7]), (frame) => frames.push(frame));
+    expect(assembler.bufferedBytes).toBe(1);
+    expect(assembler.receivingFrame).toBe(true);
+    const rest = new Uint8Array(size - 1).fill(3);
+    for (let at = 0; at < rest.length; at += 100_000) assembler.push(rest.subarray(at, at + 100_000), (frame) => frames.push(frame));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.length).toBe(size);
+    expect(frames[0]![0]).toBe(7);
+    expect(frames[0]![size - 1]).toBe(3);
+    expect(assembler.bufferedBytes).toBe(0);
+    expect(assembler.receivingFrame).toBe(false);
+  });
+
   test("a size over the limit (or negative) throws before anything is buffered", () => {
     expect(() => new FrameAssembler(10).push(new Uint8Array([0, 0, 0, 11]), () => {})).toThrow(FrameTooLargeError);
     expect(() => new FrameAssembler(10).push(new Uint8Array([0xff, 0xff, 0xff, 0xff]), () => {})).toThrow(FrameTooLargeError);

@@ -1,6 +1,9 @@
 // Splits a TCP byte stream into Kafka frames (int32 size + payload). A frame inside one chunk stays a view of that
 // chunk (Bun hands data() a fresh buffer each time, so the view stays valid); a frame split across chunks is
-// gathered into one buffer of its exact size.
+// gathered into one buffer of its exact size. A large split frame is not allocated at the size it announces: its
+// pieces are kept as they arrive and joined when complete, so memory follows the bytes received (slowloris).
+
+import { limits } from "../config.ts";
 
 export class FrameTooLargeError extends Error {
   override name = "FrameTooLargeError";
@@ -13,15 +16,23 @@ export class FrameAssembler {
   /** Bytes of a size prefix split across chunks. */
   private readonly sizeBytes = new Uint8Array(4);
   private sizeFilled = 0;
-  /** The frame being gathered across chunks, and how much of it has arrived. */
-  private partial: Uint8Array | null = null;
+  /** Size of the frame being gathered across chunks (-1: none), and how much of it has arrived. */
+  private partialSize = -1;
   private partialFilled = 0;
+  /** Its buffer when small enough to allocate at once, else the pieces received so far. */
+  private partial: Uint8Array | null = null;
+  private readonly pieces: Uint8Array[] = [];
 
   constructor(private readonly frameBytesMax: number) {}
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.partial ? this.partialFilled : this.sizeFilled;
+    return this.partialSize >= 0 ? this.partialFilled : this.sizeFilled;
+  }
+
+  /** True between the first byte of a frame and its last. */
+  get receivingFrame(): boolean {
+    return this.partialSize >= 0 || this.sizeFilled > 0;
   }
 
   /** Calls onFrame with each complete frame's payload (without the size prefix), in order. */
@@ -29,18 +40,14 @@ export class FrameAssembler {
     let at = 0;
     const end = chunk.length;
     while (at < end) {
-      if (this.partial) {
-        const wanted = this.partial.length - this.partialFilled;
+      if (this.partialSize >= 0) {
+        const wanted = this.partialSize - this.partialFilled;
         const taken = Math.min(wanted, end - at);
-        this.partial.set(chunk.subarray(at, at + taken), this.partialFilled);
+        if (this.partial) this.partial.set(chunk.subarray(at, at + taken), this.partialFilled);
+        else this.pieces.push(chunk.subarray(at, at + taken)); // a view: data() chunks are fresh buffers
         this.partialFilled += taken;
         at += taken;
-        if (this.partialFilled === this.partial.length) {
-          const frame = this.partial;
-          this.partial = null;
-          this.partialFilled = 0;
-          onFrame(frame);
-        }
+        if (this.partialFilled === this.partialSize) onFrame(this.takePartial());
         continue;
       }
 
@@ -63,9 +70,27 @@ export class FrameAssembler {
         at += size;
         onFrame(frame);
       } else {
-        this.partial = new Uint8Array(size);
+        this.partialSize = size;
         this.partialFilled = 0;
+        this.partial = size <= limits.framePreallocateBytesMax ? new Uint8Array(size) : null;
       }
     }
+  }
+
+  private takePartial(): Uint8Array {
+    let frame = this.partial;
+    if (frame === null) {
+      frame = new Uint8Array(this.partialSize);
+      let at = 0;
+      for (const piece of this.pieces) {
+        frame.set(piece, at);
+        at += piece.length;
+      }
+      this.pieces.length = 0;
+    }
+    this.partial = null;
+    this.partialSize = -1;
+    this.partialFilled = 0;
+    return frame;
   }
 }

@@ -3,12 +3,17 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { Broker } from "../broker.ts";
 import type { PartitionLogFactory } from "../metadata/topic-store.ts";
-import { limits, type Config } from "../config.ts";
+import { serverLimits, type Config } from "../config.ts";
 import { log } from "../util/logger.ts";
 import { attachRecordValidator } from "../registry/record-validation.ts";
 import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
 import { Connection } from "./connection.ts";
+import { registerBrokerMetrics } from "../metrics/broker-metrics.ts";
+
+/** Kafka's name for an unencrypted, unauthenticated listener (the metrics' `listener` label). */
+const LISTENER_NAME = "PLAINTEXT";
 import { RequestDispatcher } from "./dispatcher.ts";
+import { closeIdleConnections, ConnectionAdmission, createConnectionEnvironment, idleSweepIntervalMs } from "./limits.ts";
 
 export interface KgateServer {
   readonly broker: Broker;
@@ -30,10 +35,15 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const broker = new Broker(config, logFactory);
   const dispatcher = new RequestDispatcher(broker);
   const connections = new Set<Connection>();
-  const connectionsByIp = new Map<string, number>();
-  const idleSeconds = Math.ceil(limits.connectionIdleMs / 1000);
+  const limits = serverLimits(config);
+  const admission = new ConnectionAdmission(limits);
   const { metrics } = broker;
+  const environment = createConnectionEnvironment(limits, metrics);
   metrics.connections.collect(() => connections.size);
+  registerBrokerMetrics(broker);
+  metrics.requestsInFlight.collect(() => sumOver(connections, (connection) => connection.inFlightRequests));
+  metrics.pendingWriteBytes.collect(() => sumOver(connections, (connection) => connection.pendingWriteBytes));
+  metrics.connectionsPerIpBusiest.collect(() => admission.busiestAddressCount);
 
   const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
     hostname: config.listenHost,
@@ -42,30 +52,22 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
     socket: {
       open(socket: Socket<SocketState>) {
         const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
-        if (connections.size >= limits.connectionsMax) {
-          log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
-          metrics.connectionsRefused.inc({ limit: "connectionsMax" });
+        const refusedBy = admission.admit(socket.remoteAddress);
+        if (refusedBy !== null) {
+          log.warn("refusing connection: limit reached", { client: clientAddress, limit: refusedBy, max: limits[refusedBy] });
+          metrics.connectionsRefused.inc({ limit: refusedBy });
           socket.end();
           return;
         }
-        const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
-        if (fromIp >= limits.connectionsPerIpMax) {
-          log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
-          metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
-          socket.end();
-          return;
-        }
-        connectionsByIp.set(socket.remoteAddress, fromIp + 1);
         socket.setNoDelay(true);
-        socket.timeout(idleSeconds);
-        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress);
+        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, environment);
         socket.data = { connection };
         connections.add(connection);
+        metrics.listenerConnections.add(1, { listener: LISTENER_NAME });
         log.debug("connection opened", { client: clientAddress });
       },
       data(socket, chunk) {
         metrics.bytesIn.inc(undefined, chunk.length);
-        socket.timeout(idleSeconds);
         socket.data.connection?.onData(chunk);
       },
       drain(socket) {
@@ -76,21 +78,24 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         if (!connection) return;
         connection.onClosed();
         connections.delete(connection);
-        const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
-        if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
-        else connectionsByIp.delete(socket.remoteAddress);
+        metrics.listenerConnections.add(-1, { listener: LISTENER_NAME });
+        admission.release(socket.remoteAddress);
         log.debug("connection closed", { client: connection.clientAddress });
-      },
-      timeout(socket) {
-        log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
-        metrics.connectionsClosed.inc({ reason: "idle" });
-        socket.data.connection?.close();
       },
       error(socket, error) {
         log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
       },
     },
   });
+
+  // Our own sweep, not socket.timeout(): uSockets counts timeouts in 4-second ticks, too coarse for short limits.
+  const idleSweep = setInterval(() => {
+    for (const connection of closeIdleConnections(connections, limits.connectionIdleMs, performance.now())) {
+      log.info("closing idle connection", { client: connection.clientAddress, idleMs: limits.connectionIdleMs });
+      metrics.connectionsClosed.inc({ reason: "idle" });
+    }
+  }, idleSweepIntervalMs(limits.connectionIdleMs));
+  idleSweep.unref();
 
   log.info("kafka listener up", { listen: `${listener.hostname}:${listener.port}`, advertised: `${config.advertisedHost}:${config.advertisedPort === 0 ? listener.port : config.advertisedPort}` });
   if (config.advertisedPort === 0) config.advertisedPort = listener.port;
@@ -117,6 +122,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
     async stop() {
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
       listener.stop(false);
+      clearInterval(idleSweep);
       registry?.stop();
       broker.close();
       await Bun.sleep(0);
@@ -127,12 +133,15 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   };
 }
 
+function sumOver<T>(items: Iterable<T>, read: (item: T) => number): number {
+  let sum = 0;
+  for (const item of items) sum += read(item);
+  return sum;
+}
+
 /** /metrics (Prometheus), /health (the process serves) and /ready (log recovered, listener up) on the HTTP listener. */
 function operationsRoute(broker: Broker): (request: Request) => Response | null {
   const { metrics } = broker;
-  for (const kind of ["rss", "heapUsed", "external", "arrayBuffers"] as const) {
-    metrics.memory.collect(() => process.memoryUsage()[kind], { kind });
-  }
   return (request) => {
     if (request.method !== "GET") return null;
     switch (new URL(request.url).pathname) {

@@ -51,6 +51,8 @@ export class FileLogStore {
   private readonly intervalTimer: ReturnType<typeof setInterval> | null = null;
   private readonly retentionTimer: ReturnType<typeof setInterval>;
   private closed = false;
+  /** Told how long each fdatasync of a round took, in seconds (the fsync latency metric). */
+  syncObserver: ((seconds: number) => void) | null = null;
 
   constructor(
     readonly dataDir: string,
@@ -194,7 +196,9 @@ export class FileLogStore {
     for (const partitionLog of logs) {
       // What this sync covers: everything written so far (appends are synchronous writes on this thread).
       const covered = partitionLog.activeSegmentFile;
+      const startedAt = performance.now();
       fdatasync(partitionLog.activeFd, (error) => {
+        this.syncObserver?.((performance.now() - startedAt) / 1000);
         if (error) failure = error;
         else recordDurability("sync", covered.path, covered.sizeBytes);
         if (--remaining === 0) finish();

@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 /** The API keys kgate generates codecs for, in key order. */
 export const API_KEYS: readonly number[] = [
   0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 35, 36,
-  37, 42, 44, 47, 50, 51, 60, 61, 65, 66,
+  37, 42, 44, 47, 48, 49, 50, 51, 60, 61, 65, 66,
 ];
 
 /** APIs whose response header stays v0 even in flexible versions (ApiVersionsResponse.json: trap 1). */

@@ -38,6 +38,8 @@ import { type CreatePartitionsRequest, type CreatePartitionsResponse, decodeCrea
 import { type DeleteGroupsRequest, type DeleteGroupsResponse, decodeDeleteGroupsRequest, encodeDeleteGroupsRequest, decodeDeleteGroupsResponse, encodeDeleteGroupsResponse } from "./42-delete-groups.ts";
 import { type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse, decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequest, decodeIncrementalAlterConfigsResponse, encodeIncrementalAlterConfigsResponse } from "./44-incremental-alter-configs.ts";
 import { type OffsetDeleteRequest, type OffsetDeleteResponse, decodeOffsetDeleteRequest, encodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteResponse } from "./47-offset-delete.ts";
+import { type DescribeClientQuotasRequest, type DescribeClientQuotasResponse, decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse } from "./48-describe-client-quotas.ts";
+import { type AlterClientQuotasRequest, type AlterClientQuotasResponse, decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from "./49-alter-client-quotas.ts";
 import { type DescribeUserScramCredentialsRequest, type DescribeUserScramCredentialsResponse, decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from "./50-describe-user-scram-credentials.ts";
 import { type AlterUserScramCredentialsRequest, type AlterUserScramCredentialsResponse, decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from "./51-alter-user-scram-credentials.ts";
 import { type DescribeClusterRequest, type DescribeClusterResponse, decodeDescribeClusterRequest, encodeDescribeClusterRequest, decodeDescribeClusterResponse, encodeDescribeClusterResponse } from "./60-describe-cluster.ts";
@@ -97,6 +99,8 @@ export interface ApiMessages {
   42: { request: DeleteGroupsRequest; response: DeleteGroupsResponse };
   44: { request: IncrementalAlterConfigsRequest; response: IncrementalAlterConfigsResponse };
   47: { request: OffsetDeleteRequest; response: OffsetDeleteResponse };
+  48: { request: DescribeClientQuotasRequest; response: DescribeClientQuotasResponse };
+  49: { request: AlterClientQuotasRequest; response: AlterClientQuotasResponse };
   50: { request: DescribeUserScramCredentialsRequest; response: DescribeUserScramCredentialsResponse };
   51: { request: AlterUserScramCredentialsRequest; response: AlterUserScramCredentialsResponse };
   60: { request: DescribeClusterRequest; response: DescribeClusterResponse };
@@ -172,6 +176,8 @@ export const apiDescriptors: readonly ApiDescriptor[] = [
   descriptor(42, "DeleteGroups", 0, 2, 2, false, decodeDeleteGroupsRequest, encodeDeleteGroupsRequest, decodeDeleteGroupsResponse, encodeDeleteGroupsResponse),
   descriptor(44, "IncrementalAlterConfigs", 0, 1, 1, false, decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequest, decodeIncrementalAlterConfigsResponse, encodeIncrementalAlterConfigsResponse),
   descriptor(47, "OffsetDelete", 0, 0, -1, false, decodeOffsetDeleteRequest, encodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteResponse),
+  descriptor(48, "DescribeClientQuotas", 0, 1, 1, false, decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse),
+  descriptor(49, "AlterClientQuotas", 0, 1, 1, false, decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse),
   descriptor(50, "DescribeUserScramCredentials", 0, 0, 0, false, decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse),
   descriptor(51, "AlterUserScramCredentials", 0, 0, 0, false, decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse),
   descriptor(60, "DescribeCluster", 0, 2, 0, false, decodeDescribeClusterRequest, encodeDescribeClusterRequest, decodeDescribeClusterResponse, encodeDescribeClusterResponse),

@@ -1,0 +1,238 @@
+// `kgate status`: asks a running gateway (or any Kafka broker) over the Kafka protocol for its topics, partitions,
+// offsets, sizes, groups and lag, and prints them as tables. ApiVersions picks each request's version; an API the
+// broker lacks leaves its columns as "-" (DescribeLogDirs for sizes) instead of failing.
+
+import { ErrorCode, errorName } from "../protocol/error-codes.ts";
+import { KafkaClient, KafkaClientError } from "./kafka-client.ts";
+
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  internal: boolean;
+  startOffset: number | null;
+  endOffset: number | null;
+  sizeBytes: number | null;
+}
+
+export interface GroupStatus {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  members: number;
+  offsets: { topic: string; partition: number; committed: number; endOffset: number | null; lag: number | null }[];
+}
+
+export interface ClusterStatus {
+  clusterId: string | null;
+  brokers: string[];
+  partitions: PartitionStatus[];
+  groups: GroupStatus[];
+}
+
+/** The versions this client speaks, highest first tried; each clamped to what the broker advertises. */
+const PREFERRED = { metadata: [3, 1, 12], listOffsets: [2, 1, 7], describeLogDirs: [35, 0, 4], listGroups: [16, 0, 4], describeGroups: [15, 0, 5], offsetFetch: [9, 2, 7] } as const;
+
+export async function collectStatus(client: KafkaClient): Promise<ClusterStatus> {
+  const versions = await client.call(18, 3, { clientSoftwareName: "kgate-cli", clientSoftwareVersion: "1" });
+  if (versions.errorCode !== ErrorCode.NONE) throw new KafkaClientError(`ApiVersions: ${errorName(versions.errorCode)}`);
+  const ranges = new Map<number, { minVersion: number; maxVersion: number }>(versions.apiKeys.map((api: any) => [api.apiKey, api]));
+  const pick = ([apiKey, min, max]: readonly [number, number, number]): number | null => {
+    const range = ranges.get(apiKey);
+    if (!range) return null;
+    const version = Math.min(max, range.maxVersion);
+    return version >= Math.max(min, range.minVersion) ? version : null;
+  };
+  const need = (wanted: readonly [number, number, number], name: string): number => {
+    const version = pick(wanted);
+    if (version === null) throw new KafkaClientError(`the broker does not serve ${name} in a version this client speaks`);
+    return version;
+  };
+
+  const metadataVersion = need(PREFERRED.metadata, "Metadata");
+  const metadata = await client.call(3, metadataVersion, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const partitions: PartitionStatus[] = [];
+  for (const topic of metadata.topics) {
+    if (topic.errorCode !== ErrorCode.NONE || topic.name === null) continue;
+    for (const partition of [...topic.partitions].sort((a: any, b: any) => a.partitionIndex - b.partitionIndex)) {
+      partitions.push({ topic: topic.name, partition: partition.partitionIndex, internal: topic.isInternal, startOffset: null, endOffset: null, sizeBytes: null });
+    }
+  }
+  partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  const byKey = new Map(partitions.map((status) => [`${status.topic}\u0000${status.partition}`, status]));
+
+  if (partitions.length > 0) {
+    const listOffsetsVersion = need(PREFERRED.listOffsets, "ListOffsets");
+    const topics = [...new Set(partitions.map((status) => status.topic))];
+    for (const [timestamp, field] of [[-2n, "startOffset"], [-1n, "endOffset"]] as const) {
+      const answer = await client.call(2, listOffsetsVersion, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: topics.map((name) => ({
+          name,
+          partitions: partitions.filter((status) => status.topic === name).map((status) => ({ partitionIndex: status.partition, currentLeaderEpoch: -1, timestamp })),
+        })),
+      });
+      for (const topic of answer.topics) {
+        for (const partition of topic.partitions) {
+          const status = byKey.get(`${topic.name}\u0000${partition.partitionIndex}`);
+          if (status && partition.errorCode === ErrorCode.NONE) status[field] = Number(partition.offset);
+        }
+      }
+    }
+    const logDirsVersion = pick(PREFERRED.describeLogDirs);
+    if (logDirsVersion !== null) {
+      const answer = await client.call(35, logDirsVersion, { topics: null });
+      for (const result of answer.results) {
+        if (result.errorCode !== ErrorCode.NONE) continue;
+        for (const topic of result.topics) {
+          for (const partition of topic.partitions) {
+            const status = byKey.get(`${topic.name}\u0000${partition.partitionIndex}`);
+            if (status && !partition.isFutureKey) status.sizeBytes = (status.sizeBytes ?? 0) + Number(partition.partitionSize);
+          }
+        }
+      }
+    }
+  }
+
+  const groups: GroupStatus[] = [];
+  const listVersion = pick(PREFERRED.listGroups);
+  if (listVersion !== null) {
+    const listed = await client.call(16, listVersion, { statesFilter: [] });
+    const ids: string[] = listed.groups.map((group: any) => group.groupId).sort();
+    const describeVersion = pick(PREFERRED.describeGroups);
+    const described = ids.length > 0 && describeVersion !== null ? (await client.call(15, describeVersion, { groups: ids, includeAuthorizedOperations: false })).groups : [];
+    const offsetFetchVersion = pick(PREFERRED.offsetFetch);
+    for (const groupId of ids) {
+      const description = described.find((group: any) => group.groupId === groupId);
+      const listedGroup = listed.groups.find((group: any) => group.groupId === groupId);
+      const status: GroupStatus = {
+        groupId,
+        state: description?.groupState || listedGroup?.groupState || "-",
+        protocolType: description?.protocolType ?? listedGroup?.protocolType ?? "",
+        members: description?.members.length ?? 0,
+        offsets: [],
+      };
+      if (offsetFetchVersion !== null) {
+        const fetched = await client.call(9, offsetFetchVersion, { groupId, topics: null, requireStable: false });
+        for (const topic of fetched.topics) {
+          for (const partition of topic.partitions) {
+            const committed = Number(partition.committedOffset);
+            if (partition.errorCode !== ErrorCode.NONE || committed < 0) continue;
+            const endOffset = byKey.get(`${topic.name}\u0000${partition.partitionIndex}`)?.endOffset ?? null;
+            status.offsets.push({ topic: topic.name, partition: partition.partitionIndex, committed, endOffset, lag: endOffset === null ? null : Math.max(0, endOffset - committed) });
+          }
+        }
+        status.offsets.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+      }
+      groups.push(status);
+    }
+  }
+
+  return {
+    clusterId: metadata.clusterId,
+    brokers: metadata.brokers.map((broker: any) => `${broker.nodeId}@${broker.host}:${broker.port}`),
+    partitions,
+    groups,
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Left-aligned text columns, right-aligned numbers, two spaces apart. */
+function table(header: string[], rows: (string | number | null)[][]): string {
+  const cells = rows.map((row) => row.map((cell) => (cell === null ? "-" : String(cell))));
+  const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => row[column] === null || typeof row[column] === "number"));
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
+  const line = (row: string[]) => row.map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd();
+  return [line(header), ...cells.map(line)].join("\n");
+}
+
+export function renderStatus(status: ClusterStatus): string {
+  const out: string[] = [`cluster ${status.clusterId ?? "-"}  brokers ${status.brokers.join(", ") || "-"}`, ""];
+  if (status.partitions.length === 0) out.push("no topics");
+  else {
+    out.push(
+      table(
+        ["TOPIC", "PARTITION", "START", "END", "RECORDS", "SIZE"],
+        status.partitions.map((p) => [
+          p.internal ? `${p.topic} (internal)` : p.topic,
+          p.partition,
+          p.startOffset,
+          p.endOffset,
+          p.startOffset === null || p.endOffset === null ? null : p.endOffset - p.startOffset,
+          p.sizeBytes === null ? null : formatBytes(p.sizeBytes),
+        ]),
+      ),
+    );
+  }
+  out.push("");
+  if (status.groups.length === 0) out.push("no groups");
+  else {
+    const rows: (string | number | null)[][] = [];
+    for (const group of status.groups) {
+      if (group.offsets.length === 0) rows.push([group.groupId, group.state, group.members, null, null, null, null, null]);
+      for (const offset of group.offsets) rows.push([group.groupId, group.state, group.members, offset.topic, offset.partition, offset.committed, offset.endOffset, offset.lag]);
+    }
+    out.push(table(["GROUP", "STATE", "MEMBERS", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"], rows));
+    const total = status.groups.flatMap((group) => group.offsets).reduce((sum, offset) => sum + (offset.lag ?? 0), 0);
+    out.push("", `total lag ${total}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+export const statusHelp = `Usage: kgate status [--bootstrap HOST:PORT] [--timeout-ms MS] [--json]
+
+Prints the topics, partitions, offsets, sizes, consumer groups and lag of a running gateway.
+  --bootstrap HOST:PORT   the Kafka listener to ask [KGATE_BOOTSTRAP] (default: 127.0.0.1:9092)
+  --timeout-ms MS         how long to wait for each answer (default: 10000)
+  --json                  print the collected status as JSON instead of tables`;
+
+/** The CLI entry: returns the exit code (0 ok, 1 cannot reach or read the broker, 2 bad arguments). */
+export async function runStatus(argv: string[], env: Record<string, string | undefined>, write: (text: string) => void, writeError: (text: string) => void): Promise<number> {
+  let bootstrap = env.KGATE_BOOTSTRAP || "127.0.0.1:9092";
+  let timeoutMs = 10_000;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.includes("=") ? [argv[i]!.slice(0, argv[i]!.indexOf("=")), argv[i]!.slice(argv[i]!.indexOf("=") + 1)] : [argv[i]!, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === "--help") {
+      write(statusHelp + "\n");
+      return 0;
+    } else if (flag === "--json") json = true;
+    else if (flag === "--bootstrap") bootstrap = value() ?? "";
+    else if (flag === "--timeout-ms") timeoutMs = Number(value());
+    else {
+      writeError(`kgate status: unknown option ${argv[i]} (see --help)\n`);
+      return 2;
+    }
+  }
+  const colon = bootstrap.lastIndexOf(":");
+  const port = Number(bootstrap.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535 || !(timeoutMs > 0)) {
+    writeError(`kgate status: --bootstrap wants HOST:PORT and --timeout-ms a positive number\n`);
+    return 2;
+  }
+  const host = bootstrap.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  let client: KafkaClient | null = null;
+  try {
+    client = await KafkaClient.connect(host, port, { timeoutMs });
+    const status = await collectStatus(client);
+    write(json ? JSON.stringify(status, null, 2) + "\n" : renderStatus(status));
+    return 0;
+  } catch (error) {
+    writeError(`kgate status: ${bootstrap}: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    client?.close();
+  }
+}
