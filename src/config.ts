@@ -1,6 +1,7 @@
 // Every limit and every command-line option, with its default and the reason for it.
 
 import type { LogLevel } from "./util/logger.ts";
+import { parseSecurityConfig, securityOptions, SecurityConfigError, type SecurityConfig } from "./security/security-config.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -79,6 +80,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Where the schema registry's REST API listens; null or absent: no registry. */
   registryListen?: { host: string; port: number } | null;
+  /** Listeners, TLS, SASL and HTTP auth (security/security-config.ts); absent: one PLAINTEXT listener, no auth. */
+  security?: SecurityConfig;
 }
 
 /**
@@ -107,6 +110,7 @@ export const options: OptionSpec[] = [
   { flag: "--default-partitions", env: "KGATE_DEFAULT_PARTITIONS", value: "N", help: "partitions of auto-created topics", defaultText: "1" },
   { flag: "--registry-listen", env: "KGATE_REGISTRY_LISTEN", value: "HOST:PORT|off", help: "address the schema registry's REST API binds, or off", defaultText: "0.0.0.0:8081; an ephemeral port when --listen asks for port 0" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
+  ...securityOptions,
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
 
@@ -170,9 +174,19 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     if (!given.has(option.flag) && fromEnv !== undefined && fromEnv !== "") given.set(option.flag, fromEnv);
   }
 
-  const listen = parseHostPort(given.get("--listen") ?? "0.0.0.0:9092", "--listen");
+  let security: SecurityConfig;
+  try {
+    security = parseSecurityConfig(given);
+  } catch (error) {
+    throw error instanceof SecurityConfigError ? new ConfigError(error.message) : error;
+  }
+  // With --listeners, the first listener stands for --listen/--advertise (KgateServer.host/port, logs).
+  const first = security.listeners?.[0];
+  const listen = first ? { host: first.host, port: first.port } : parseHostPort(given.get("--listen") ?? "0.0.0.0:9092", "--listen");
   const advertiseText = given.get("--advertise");
-  const advertise = advertiseText
+  const advertise = first
+    ? { host: first.advertisedHost, port: first.advertisedPort }
+    : advertiseText
     ? parseHostPort(advertiseText, "--advertise")
     : { host: listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host, port: listen.port };
   const memory = given.has("--memory") && parseBoolean(given.get("--memory")!, "--memory");
@@ -193,6 +207,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     defaultPartitions: parseInteger(given.get("--default-partitions") ?? "1", "--default-partitions", 1, limits.partitionsPerTopicMax),
     logLevel: logLevel as LogLevel,
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen.port),
+    security,
   };
 }
 

@@ -12,6 +12,7 @@
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../protocol/messages/10-find-coordinator.ts";
+import type { ListenerConfig } from "../security/listeners.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const KEY_TYPE_GROUP = 0;
@@ -26,10 +27,11 @@ interface CoordinatorAnswer {
   errorMessage: string | null;
 }
 
-function coordinatorFor(broker: Broker, keyType: number): CoordinatorAnswer {
+function coordinatorFor(broker: Broker, listener: ListenerConfig, keyType: number): CoordinatorAnswer {
   const { config } = broker;
   if (keyType === KEY_TYPE_GROUP) {
-    return { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, errorCode: ErrorCode.NONE, errorMessage: null };
+    // This node, at the address advertised for the request's listener.
+    return { nodeId: config.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, errorCode: ErrorCode.NONE, errorMessage: null };
   }
   const errorCode = keyType === KEY_TYPE_TRANSACTION ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
   const errorMessage =
@@ -46,9 +48,9 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
     if (apiVersion >= BATCHED_KEYS_VERSION_MIN) {
       return {
         throttleTimeMs: 0,
-        coordinators: request.coordinatorKeys.map((key) => ({ key, ...coordinatorFor(broker, request.keyType) })),
+        coordinators: request.coordinatorKeys.map((key) => ({ key, ...coordinatorFor(broker, context.security.listener, request.keyType) })),
       };
     }
-    return { throttleTimeMs: 0, ...coordinatorFor(broker, request.keyType) };
+    return { throttleTimeMs: 0, ...coordinatorFor(broker, context.security.listener, request.keyType) };
   },
 };

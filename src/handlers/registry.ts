@@ -14,6 +14,7 @@ import { leaveGroupHandler } from "./13-leave-group.ts";
 import { syncGroupHandler } from "./14-sync-group.ts";
 import { describeGroupsHandler } from "./15-describe-groups.ts";
 import { listGroupsHandler } from "./16-list-groups.ts";
+import { saslHandshakeHandler } from "./17-sasl-handshake.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
@@ -24,6 +25,9 @@ import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
 import { offsetDeleteHandler } from "./47-offset-delete.ts";
+import { saslAuthenticateHandler } from "./36-sasl-authenticate.ts";
+import { describeUserScramCredentialsHandler } from "./50-describe-user-scram-credentials.ts";
+import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credentials.ts";
 
 const handlers: ApiHandler[] = [
   produceHandler,
@@ -39,6 +43,7 @@ const handlers: ApiHandler[] = [
   syncGroupHandler,
   describeGroupsHandler,
   listGroupsHandler,
+  saslHandshakeHandler,
   apiVersionsHandler,
   createTopicsHandler,
   deleteTopicsHandler,
@@ -49,6 +54,9 @@ const handlers: ApiHandler[] = [
   incrementalAlterConfigsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
 
 const handlersByKey: (ApiHandler | undefined)[] = [];

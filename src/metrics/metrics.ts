@@ -120,6 +120,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     connections: registry.gauge("kgate_connections", "Open Kafka connections."),
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
+    authenticationFailures: registry.counter("kgate_authentication_failures_total", "Failed SASL authentications and refused HTTP Basic credentials, by listener and mechanism."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
   };
 }

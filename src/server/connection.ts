@@ -7,7 +7,8 @@ import { limits } from "../config.ts";
 import { ByteWriter } from "../protocol/byte-writer.ts";
 import { log } from "../util/logger.ts";
 import { FrameAssembler, FrameTooLargeError } from "./frame-assembler.ts";
-import type { RequestDispatcher, PendingResponse } from "./dispatcher.ts";
+import { closesAfterResponse, type RequestDispatcher, type PendingResponse } from "./dispatcher.ts";
+import type { ConnectionSecurity } from "../security/sasl.ts";
 
 interface ResponseSlot {
   pending: PendingResponse;
@@ -26,6 +27,8 @@ export class Connection {
   private coalesceBuffer = new Uint8Array(0);
   private closed = false;
   private paused = false;
+  /** Close once `unsent` is written. */
+  private closing = false;
   /** Frames that arrived while the connection had too many requests in flight. */
   private readonly heldFrames: Uint8Array[] = [];
 
@@ -33,6 +36,8 @@ export class Connection {
     private readonly socket: Socket<unknown>,
     private readonly dispatcher: RequestDispatcher,
     readonly clientAddress: string,
+    /** Listener, principal and SASL state; undefined: a PLAINTEXT connection as the dispatcher makes one. */
+    readonly security?: ConnectionSecurity,
   ) {}
 
   get inFlightRequests(): number {
@@ -54,7 +59,7 @@ export class Connection {
   }
 
   private onFrame(frame: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
     if (this.heldFrames.length > 0 || this.inFlightRequests >= limits.inFlightRequestsPerConnectionMax) {
       this.heldFrames.push(frame);
       this.updateReadPause();
@@ -65,7 +70,7 @@ export class Connection {
   }
 
   private startRequest(frame: Uint8Array): void {
-    const pending = this.dispatcher.dispatch(frame, this.clientAddress);
+    const pending = this.dispatcher.dispatch(frame, this.clientAddress, this.security);
     if (pending === "close") return this.close();
     const slot: ResponseSlot = { pending, ready: !(pending.result instanceof Promise) };
     this.slots.push(slot);
@@ -86,7 +91,7 @@ export class Connection {
 
   /** Encodes and sends every answered response at the head of the queue. */
   private flushReady(): void {
-    while (!this.closed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
+    while (!this.closed && !this.closing && this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
       const slot = this.slots[this.slotHead]!;
       this.slots[this.slotHead++] = undefined as unknown as ResponseSlot;
       this.writer.reset();
@@ -101,6 +106,7 @@ export class Connection {
       if (hasResponse) this.send(this.writer.finish(), this.writer.length);
       // Written (or copied into `unsent`): views the response held are free now.
       if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
+      if (closesAfterResponse(slot.pending)) return this.closeAfterFlush();
     }
     if (this.slotHead === this.slots.length) {
       this.slots.length = 0;
@@ -166,6 +172,7 @@ export class Connection {
       }
       this.unsent.shift();
     }
+    if (this.closing) return this.close();
     this.releaseHeldFrames();
   }
 
@@ -180,6 +187,14 @@ export class Connection {
       this.socket.resume();
       this.paused = false;
     }
+  }
+
+  /** Closes once the bytes already handed to the connection are written (a refused authentication's answer). */
+  private closeAfterFlush(): void {
+    this.heldFrames.length = 0;
+    if (this.unsent.length === 0) return this.close();
+    this.closing = true;
+    this.socket.pause();
   }
 
   close(): void {

@@ -1,6 +1,7 @@
-// The Kafka listener: accepts connections with Bun.listen and hands each socket's bytes to its Connection.
+// The Kafka listeners: accept connections with Bun.listen (plain or TLS, one per --listeners entry) and hand each
+// socket's bytes to its Connection.
 
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import { Broker } from "../broker.ts";
 import type { PartitionLogFactory } from "../metadata/topic-store.ts";
 import { limits, type Config } from "../config.ts";
@@ -9,12 +10,19 @@ import { attachRecordValidator } from "../registry/record-validation.ts";
 import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
 import { Connection } from "./connection.ts";
 import { RequestDispatcher } from "./dispatcher.ts";
+import type { ListenerConfig } from "../security/listeners.ts";
+import { ConnectionSecurity } from "../security/sasl.ts";
+import { setUpSecurity, type ServerSecurity } from "../security/security.ts";
+import { onTlsHandshake } from "../security/tls-handshake.ts";
+import { requireHttpBasic } from "../security/http-auth.ts";
 
 export interface KgateServer {
   readonly broker: Broker;
   readonly host: string;
-  /** The bound port (the real one when the config asked for port 0). */
+  /** The bound port (the real one when the config asked for port 0) of the first listener. */
   readonly port: number;
+  /** Every Kafka listener with its bound port and the address Metadata advertises on it. */
+  readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number; advertisedHost: string; advertisedPort: number }[];
   readonly connectionCount: number;
   /** The schema registry (its REST port: registry.server.port), or null when --registry-listen is off. */
   readonly registry: SchemaRegistry | null;
@@ -24,83 +32,112 @@ export interface KgateServer {
 
 interface SocketState {
   connection: Connection | null;
+  listener: ListenerConfig;
 }
 
 export function startServer(config: Config, logFactory?: PartitionLogFactory): KgateServer {
   const broker = new Broker(config, logFactory);
-  const dispatcher = new RequestDispatcher(broker);
+  let security: ServerSecurity;
+  try {
+    security = setUpSecurity(config, broker.metrics);
+  } catch (error) {
+    broker.close();
+    throw error;
+  }
+  const dispatcher = new RequestDispatcher(broker, security.sasl);
   const connections = new Set<Connection>();
   const connectionsByIp = new Map<string, number>();
   const idleSeconds = Math.ceil(limits.connectionIdleMs / 1000);
   const { metrics } = broker;
   metrics.connections.collect(() => connections.size);
 
-  const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
-    hostname: config.listenHost,
-    port: config.listenPort,
-    data: { connection: null },
-    socket: {
-      open(socket: Socket<SocketState>) {
-        const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
-        if (connections.size >= limits.connectionsMax) {
-          log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
-          metrics.connectionsRefused.inc({ limit: "connectionsMax" });
-          socket.end();
-          return;
-        }
-        const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
-        if (fromIp >= limits.connectionsPerIpMax) {
-          log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
-          metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
-          socket.end();
-          return;
-        }
-        connectionsByIp.set(socket.remoteAddress, fromIp + 1);
-        socket.setNoDelay(true);
-        socket.timeout(idleSeconds);
-        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress);
-        socket.data = { connection };
-        connections.add(connection);
-        log.debug("connection opened", { client: clientAddress });
-      },
-      data(socket, chunk) {
-        metrics.bytesIn.inc(undefined, chunk.length);
-        socket.timeout(idleSeconds);
-        socket.data.connection?.onData(chunk);
-      },
-      drain(socket) {
-        socket.data.connection?.onDrain();
-      },
-      close(socket) {
-        const connection = socket.data.connection;
-        if (!connection) return;
-        connection.onClosed();
-        connections.delete(connection);
-        const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
-        if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
-        else connectionsByIp.delete(socket.remoteAddress);
-        log.debug("connection closed", { client: connection.clientAddress });
-      },
-      timeout(socket) {
-        log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
-        metrics.connectionsClosed.inc({ reason: "idle" });
-        socket.data.connection?.close();
-      },
-      error(socket, error) {
-        log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
-      },
+  const socketHandler: SocketHandler<SocketState> = {
+    open(socket: Socket<SocketState>) {
+      const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
+      if (connections.size >= limits.connectionsMax) {
+        log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
+        metrics.connectionsRefused.inc({ limit: "connectionsMax" });
+        socket.end();
+        return;
+      }
+      const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
+      if (fromIp >= limits.connectionsPerIpMax) {
+        log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
+        metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
+        socket.end();
+        return;
+      }
+      connectionsByIp.set(socket.remoteAddress, fromIp + 1);
+      socket.setNoDelay(true);
+      socket.timeout(idleSeconds);
+      // Every socket of a listener starts with the listener's `data`: replace it with this connection's own.
+      const listener = socket.data.listener;
+      const connectionSecurity = new ConnectionSecurity(listener, security.sasl, clientAddress);
+      const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, connectionSecurity);
+      socket.data = { connection, listener };
+      connections.add(connection);
+      log.debug("connection opened", { client: clientAddress, listener: listener.name });
     },
-  });
+    handshake(socket, success, authorizationError) {
+      onTlsHandshake(socket, success, authorizationError, metrics);
+    },
+    data(socket, chunk) {
+      metrics.bytesIn.inc(undefined, chunk.length);
+      socket.timeout(idleSeconds);
+      socket.data.connection?.onData(chunk);
+    },
+    drain(socket) {
+      socket.data.connection?.onDrain();
+    },
+    close(socket) {
+      const connection = socket.data.connection;
+      if (!connection) return;
+      connection.onClosed();
+      connections.delete(connection);
+      const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
+      if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
+      else connectionsByIp.delete(socket.remoteAddress);
+      log.debug("connection closed", { client: connection.clientAddress });
+    },
+    timeout(socket) {
+      log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
+      metrics.connectionsClosed.inc({ reason: "idle" });
+      socket.data.connection?.close();
+    },
+    error(socket, error) {
+      log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
+    },
+  };
 
-  log.info("kafka listener up", { listen: `${listener.hostname}:${listener.port}`, advertised: `${config.advertisedHost}:${config.advertisedPort === 0 ? listener.port : config.advertisedPort}` });
+  const bound: TCPSocketListener<SocketState>[] = [];
+  try {
+    for (const { config: listener, tls } of security.listeners) {
+      const server = Bun.listen<SocketState>({
+        hostname: listener.host,
+        port: listener.port,
+        data: { connection: null, listener },
+        socket: socketHandler,
+        ...(tls ? { tls } : {}),
+      });
+      bound.push(server);
+      if (listener.advertisedPort === 0) listener.advertisedPort = server.port;
+      log.info("kafka listener up", { name: listener.name, listen: `${server.hostname}:${server.port}`, advertised: `${listener.advertisedHost}:${listener.advertisedPort}` });
+    }
+  } catch (error) {
+    for (const server of bound) server.stop(true);
+    broker.close();
+    throw error;
+  }
+  const listener = bound[0]!;
   if (config.advertisedPort === 0) config.advertisedPort = listener.port;
   let registry: SchemaRegistry | null = null;
   if (config.registryListen) {
     try {
-      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, operationsRoute(broker));
+      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker), security.sasl.credentials, metrics) : operationsRoute(broker);
+      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
     } catch (error) {
-      listener.stop(true);
+      for (const server of bound) server.stop(true);
       broker.close();
       throw error;
     }
@@ -110,19 +147,27 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
     broker,
     host: listener.hostname,
     port: listener.port,
+    listeners: security.listeners.map(({ config: listenerConfig }, index) => ({
+      name: listenerConfig.name,
+      securityProtocol: listenerConfig.securityProtocol,
+      host: bound[index]!.hostname,
+      port: bound[index]!.port,
+      advertisedHost: listenerConfig.advertisedHost,
+      advertisedPort: listenerConfig.advertisedPort,
+    })),
     registry,
     get connectionCount() {
       return connections.size;
     },
     async stop() {
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
-      listener.stop(false);
+      for (const server of bound) server.stop(false);
       registry?.stop();
       broker.close();
       await Bun.sleep(0);
       for (const connection of connections) connection.close();
       connections.clear();
-      listener.stop(true);
+      for (const server of bound) server.stop(true);
     },
   };
 }
