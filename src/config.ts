@@ -119,7 +119,7 @@ export class ConfigError extends Error {
 }
 
 export function helpText(): string {
-  const lines = ["Usage: kgate [options]", "", "Options (each also read from the environment variable shown):"];
+  const lines = ["Usage: kgate [options]", "       kgate users add|list|delete ... (SASL users; kgate users --help)", "", "Options (each also read from the environment variable shown):"];
   for (const option of options) {
     const left = option.value ? `${option.flag} ${option.value}` : option.flag;
     const env = option.env ? ` [${option.env}]` : "";
