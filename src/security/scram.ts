@@ -129,8 +129,10 @@ export class ScramServerExchange {
     readonly mechanism: ScramMechanism,
     private readonly clientFirst: ScramClientFirst,
     private readonly credential: ScramCredential,
+    /** The server's part of the nonce; random unless a test replays RFC 7677's exchange. */
+    serverNonce = randomBytes(24).toString("base64url"),
   ) {
-    this.nonce = clientFirst.clientNonce + randomBytes(24).toString("base64url");
+    this.nonce = clientFirst.clientNonce + serverNonce;
     this.serverFirst = `r=${this.nonce},s=${Buffer.from(credential.salt).toString("base64")},i=${credential.iterations}`;
   }
 
