@@ -27,6 +27,15 @@ export function defaultSaslSettings(): SaslSettings {
   return { credentials: new CredentialStore(null), mechanisms: SASL_MECHANISMS, sessionLifetimeMs: 0, onFailure: () => {} };
 }
 
+/**
+ * SASL_SSL authenticates with SASL, so it does not ask for client certificates: Kafka ignores ssl.client.auth on
+ * SASL_SSL listeners unless set for that listener (KIP-684).
+ */
+function listenerTls(listener: ListenerConfig, tls: BunTlsOptions | null): BunTlsOptions | null {
+  if (tls === null || listener.securityProtocol !== "SASL_SSL") return tls;
+  return { ...tls, requestCert: false, rejectUnauthorized: false };
+}
+
 export interface ServerSecurity {
   readonly sasl: SaslSettings;
   /** Each listener and, for SSL/SASL_SSL, its TLS options. */
@@ -55,7 +64,7 @@ export function setUpSecurity(config: Config, metrics: GatewayMetrics): ServerSe
   const listenerConfigs = security?.listeners ?? [plaintextListener(config)];
   return {
     sasl,
-    listeners: listenerConfigs.map((listener) => ({ config: listener, tls: usesTls(listener.securityProtocol) ? tls : null })),
+    listeners: listenerConfigs.map((listener) => ({ config: listener, tls: usesTls(listener.securityProtocol) ? listenerTls(listener, tls) : null })),
     httpTls: security?.httpTls ? tls : null,
     httpAuth: security?.httpAuth ?? false,
   };
