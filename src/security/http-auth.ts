@@ -2,13 +2,12 @@
 // the user's salted SCRAM credential. /health and /ready stay open for probes. Verified credentials are remembered
 // (by a hash of the header, until the users change) so each request does not pay PBKDF2 again.
 
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import type { OperationsRoute } from "../registry/http.ts";
 import { log } from "../util/logger.ts";
 import type { CredentialStore } from "./credential-store.ts";
 import { credentialFromSaltedPassword, saltedPassword, SCRAM_MECHANISMS } from "./scram.ts";
-import { timingSafeEqual } from "node:crypto";
 
 /** Verified Authorization headers remembered at once; beyond it the oldest are forgotten. */
 const VERIFIED_HEADERS_MAX = 1_000;
@@ -35,7 +34,8 @@ export function requireHttpBasic(route: OperationsRoute, credentials: Credential
       user = checkBasic(header, credentials);
       if (user === null) {
         metrics.authenticationFailures.inc({ listener: "HTTP", mechanism: "BASIC" });
-        log.warn("HTTP authentication failed", { client: request.headers.get("x-forwarded-for") ?? "http", path: new URL(request.url).pathname, principal: "User:ANONYMOUS" });
+        // The route sees the request only (http.ts does not pass the server), so no client address here.
+        log.warn("HTTP authentication failed", { path: new URL(request.url).pathname, user: basicUser(header), principal: "User:ANONYMOUS" });
         return new Response(JSON.stringify({ error_code: 40101, message: "Unauthorized" }), {
           status: 401,
           headers: { "content-type": "application/json", "www-authenticate": 'Basic realm="kgate", charset="UTF-8"' },
@@ -43,10 +43,19 @@ export function requireHttpBasic(route: OperationsRoute, credentials: Credential
       }
       if (verified.size >= VERIFIED_HEADERS_MAX) verified.delete(verified.keys().next().value!);
       verified.set(key, user);
-      log.info("HTTP authentication succeeded", { principal: `User:${user}` });
+      log.info("HTTP authentication succeeded", { path: new URL(request.url).pathname, principal: `User:${user}` });
     }
     return route(request);
   };
+}
+
+/** The user name a Basic header claims (for the log), or null. */
+function basicUser(header: string): string | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon > 0 ? decoded.slice(0, colon) : null;
 }
 
 /** The user name when `header` is `Basic base64(user:password)` with a right password, else null. */
