@@ -60,6 +60,11 @@ export const limits = {
   offsetsTopicPartitions: 1,
   /** Records appended to an offsets partition before compaction (live keys rewritten, older records dropped) is considered. */
   offsetsCompactionRecordsMin: 10_000,
+  /**
+   * Kafka's connection.failed.authentication.delay.ms: a refused SASL authentication is answered (and the connection
+   * closed) this much later, which slows password guessing without holding anything but a timer.
+   */
+  saslFailedAuthenticationDelayMs: 100,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;

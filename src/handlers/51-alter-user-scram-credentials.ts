@@ -83,12 +83,9 @@ export const alterUserScramCredentialsHandler: ApiHandler<AlterUserScramCredenti
       store.apply({ delete: accepted.flatMap((changes) => changes.deletions), upsert: accepted.flatMap((changes) => changes.upsertions) });
     }
     const results = [...users].map(([user, changes]) => {
-      log.info(changes.error ? "SCRAM credential change refused" : "SCRAM credentials changed", {
-        client: context.clientAddress,
-        principal: context.principal,
-        user,
-        error: changes.error?.errorMessage,
-      });
+      const event = { client: context.clientAddress, principal: context.principal, user };
+      if (changes.error) log.warn("SCRAM credential change refused", { ...event, error: changes.error.errorMessage });
+      else log.info("SCRAM credentials changed", event);
       return { user, errorCode: changes.error?.errorCode ?? ErrorCode.NONE, errorMessage: changes.error?.errorMessage ?? null };
     });
     return { throttleTimeMs: 0, results };

@@ -9,6 +9,7 @@ import type { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
 import { decodeRequestHeader } from "../protocol/messages/headers.ts";
 import { apiTable, type ApiDescriptor } from "../protocol/messages/index.ts";
+import { limits } from "../config.ts";
 import { log } from "../util/logger.ts";
 import { ConnectionSecurity, type SaslSettings } from "../security/sasl.ts";
 import { defaultSaslSettings, plaintextListener } from "../security/security.ts";
@@ -118,11 +119,14 @@ export class RequestDispatcher {
   /** A raw SASL token (SaslHandshake v0 clients): authenticated as a SaslAuthenticate v0 would be. */
   private dispatchRawToken(frame: Uint8Array, security: ConnectionSecurity): PendingResponse {
     const descriptor = apiTable[SASL_AUTHENTICATE_KEY]!;
-    const toResult = (step: { authBytes: Uint8Array; close: boolean; errorCode: number }) =>
-      // Kafka answers a failed raw-token authentication by closing the connection, with no token.
-      step.close ? { authBytes: null, [CLOSE_AFTER_RESPONSE]: true } : { authBytes: step.authBytes };
+    // Kafka answers a failed raw-token authentication by closing the connection (after the failed-auth delay).
+    type RawResult = { authBytes: Uint8Array | null; [CLOSE_AFTER_RESPONSE]?: true };
+    const toResult = (step: { authBytes: Uint8Array; close: boolean }): RawResult | Promise<RawResult> =>
+      step.close
+        ? Bun.sleep(limits.saslFailedAuthenticationDelayMs).then((): RawResult => ({ authBytes: null, [CLOSE_AFTER_RESPONSE]: true }))
+        : { authBytes: step.authBytes };
     const step = security.authenticate(frame, 0);
-    const result = step instanceof Promise ? step.then(toResult) : toResult(step);
+    const result: unknown = step instanceof Promise ? step.then(toResult) : toResult(step);
     return { apiName: descriptor.name, descriptor, apiVersion: 0, correlationId: -1, startedAt: performance.now(), result, rawToken: true };
   }
 
