@@ -121,7 +121,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       });
       bound.push(server);
       if (listener.advertisedPort === 0) listener.advertisedPort = server.port;
-      log.info("kafka listener up", { name: listener.name, listen: `${server.hostname}:${server.port}`, advertised: `${listener.advertisedHost}:${listener.advertisedPort}` });
+      // `listen=` first: test/helpers/gateway-process.ts and scripts read the port from this line.
+      log.info("kafka listener up", { listen: `${server.hostname}:${server.port}`, advertised: `${listener.advertisedHost}:${listener.advertisedPort}`, listener: listener.name });
     }
   } catch (error) {
     for (const server of bound) server.stop(true);
