@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import { log } from "../util/logger.ts";
 import { CredentialStore } from "./credential-store.ts";
-import { usesTls, type ListenerConfig } from "./listeners.ts";
+import { usesSasl, usesTls, type ListenerConfig } from "./listeners.ts";
 import { SASL_MECHANISMS, type SaslSettings } from "./sasl.ts";
 import { createCredential, SCRAM_MECHANISMS } from "./scram.ts";
 import { loadTlsOptions, type BunTlsOptions } from "./tls.ts";
@@ -62,6 +62,11 @@ export function setUpSecurity(config: Config, metrics: GatewayMetrics): ServerSe
   };
   const tls = security?.tls ? loadTlsOptions(security.tls) : null;
   const listenerConfigs = security?.listeners ?? [plaintextListener(config)];
+  const saslListeners = listenerConfigs.filter((listener) => usesSasl(listener.securityProtocol)).map((listener) => listener.name);
+  if ((saslListeners.length > 0 || security?.httpAuth) && credentials.list().length === 0) {
+    log.warn("no SASL users yet: every authentication fails until one is added (kgate users add)", { listeners: saslListeners.join(",") || "HTTP" });
+  }
+  if (security?.httpAuth && !security.httpTls) log.warn("HTTP Basic without --http-tls: passwords cross the network in the clear");
   return {
     sasl,
     listeners: listenerConfigs.map((listener) => ({ config: listener, tls: usesTls(listener.securityProtocol) ? listenerTls(listener, tls) : null })),
