@@ -51,61 +51,64 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const { metrics } = broker;
   metrics.connections.collect(() => connections.size);
 
-  const socketHandler: SocketHandler<SocketState> = {
-    open(socket: Socket<SocketState>) {
-      const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
-      if (connections.size >= limits.connectionsMax) {
-        log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
-        metrics.connectionsRefused.inc({ limit: "connectionsMax" });
-        socket.end();
-        return;
-      }
-      const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
-      if (fromIp >= limits.connectionsPerIpMax) {
-        log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
-        metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
-        socket.end();
-        return;
-      }
-      connectionsByIp.set(socket.remoteAddress, fromIp + 1);
-      socket.setNoDelay(true);
-      socket.timeout(idleSeconds);
-      // Every socket of a listener starts with the listener's `data`: replace it with this connection's own.
-      const listener = socket.data.listener;
-      const connectionSecurity = new ConnectionSecurity(listener, security.sasl, clientAddress);
-      const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, connectionSecurity);
-      socket.data = { connection, listener };
-      connections.add(connection);
-      log.debug("connection opened", { client: clientAddress, listener: listener.name });
-    },
-    handshake(socket, success, authorizationError) {
-      onTlsHandshake(socket, success, authorizationError, metrics);
-    },
-    data(socket, chunk) {
-      metrics.bytesIn.inc(undefined, chunk.length);
-      socket.timeout(idleSeconds);
-      socket.data.connection?.onData(chunk);
-    },
-    drain(socket) {
-      socket.data.connection?.onDrain();
-    },
-    close(socket) {
-      const connection = socket.data.connection;
-      if (!connection) return;
-      connection.onClosed();
-      connections.delete(connection);
-      const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
-      if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
-      else connectionsByIp.delete(socket.remoteAddress);
-      log.debug("connection closed", { client: connection.clientAddress });
-    },
-    timeout(socket) {
-      log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
-      metrics.connectionsClosed.inc({ reason: "idle" });
-      socket.data.connection?.close();
-    },
-    error(socket, error) {
-      log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
+  // One set of socket handlers for every listener (in the shape Bun.listen takes); each socket carries its listener.
+  const sharedOptions: { socket: SocketHandler<SocketState> } = {
+    socket: {
+      open(socket: Socket<SocketState>) {
+        const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
+        if (connections.size >= limits.connectionsMax) {
+          log.warn("refusing connection: too many connections", { client: clientAddress, max: limits.connectionsMax });
+          metrics.connectionsRefused.inc({ limit: "connectionsMax" });
+          socket.end();
+          return;
+        }
+        const fromIp = connectionsByIp.get(socket.remoteAddress) ?? 0;
+        if (fromIp >= limits.connectionsPerIpMax) {
+          log.warn("refusing connection: too many connections from one address", { client: clientAddress, max: limits.connectionsPerIpMax });
+          metrics.connectionsRefused.inc({ limit: "connectionsPerIpMax" });
+          socket.end();
+          return;
+        }
+        connectionsByIp.set(socket.remoteAddress, fromIp + 1);
+        socket.setNoDelay(true);
+        socket.timeout(idleSeconds);
+        // Every socket of a listener starts with the listener's `data`: replace it with this connection's own.
+        const listener = socket.data.listener;
+        const connectionSecurity = new ConnectionSecurity(listener, security.sasl, clientAddress);
+        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, connectionSecurity);
+        socket.data = { connection, listener };
+        connections.add(connection);
+        log.debug("connection opened", { client: clientAddress, listener: listener.name });
+      },
+      handshake(socket, success, authorizationError) {
+        onTlsHandshake(socket, success, authorizationError, metrics);
+      },
+      data(socket, chunk) {
+        metrics.bytesIn.inc(undefined, chunk.length);
+        socket.timeout(idleSeconds);
+        socket.data.connection?.onData(chunk);
+      },
+      drain(socket) {
+        socket.data.connection?.onDrain();
+      },
+      close(socket) {
+        const connection = socket.data.connection;
+        if (!connection) return;
+        connection.onClosed();
+        connections.delete(connection);
+        const fromIp = (connectionsByIp.get(socket.remoteAddress) ?? 1) - 1;
+        if (fromIp > 0) connectionsByIp.set(socket.remoteAddress, fromIp);
+        else connectionsByIp.delete(socket.remoteAddress);
+        log.debug("connection closed", { client: connection.clientAddress });
+      },
+      timeout(socket) {
+        log.info("closing idle connection", { client: socket.data.connection?.clientAddress ?? "?", idleMs: limits.connectionIdleMs });
+        metrics.connectionsClosed.inc({ reason: "idle" });
+        socket.data.connection?.close();
+      },
+      error(socket, error) {
+        log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
+      },
     },
   };
 
@@ -116,7 +119,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         hostname: listener.host,
         port: listener.port,
         data: { connection: null, listener },
-        socket: socketHandler,
+        ...sharedOptions,
         ...(tls ? { tls } : {}),
       });
       bound.push(server);
