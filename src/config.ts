@@ -2,6 +2,7 @@
 
 import type { LogFormat, LogLevel } from "./util/logger.ts";
 import type { AuthorizerConfig } from "./security/authorizer.ts";
+import { parseSecurityConfig, securityOptions, SecurityConfigError, type SecurityConfig } from "./security/security-config.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -77,6 +78,11 @@ export const limits = {
   quotaWindowCount: 11,
   /** Quota entities (client ids, users and their combinations) with a configured quota. */
   quotaEntitiesMax: 10_000,
+  /**
+   * Kafka's connection.failed.authentication.delay.ms: a refused SASL authentication is answered (and the connection
+   * closed) this much later, which slows password guessing without holding anything but a timer.
+   */
+  saslFailedAuthenticationDelayMs: 100,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;
@@ -131,6 +137,8 @@ export interface Config {
   registryListen?: { host: string; port: number } | null;
   /** The ACL authorizer; null or absent: none, every request is allowed (Kafka without authorizer.class.name). */
   authorizer?: AuthorizerConfig | null;
+  /** Listeners, TLS, SASL and HTTP auth (security/security-config.ts); absent: one PLAINTEXT listener, no auth. */
+  security?: SecurityConfig;
 }
 
 /**
@@ -170,6 +178,7 @@ export const options: OptionSpec[] = [
   { flag: "--in-flight-requests-max", env: "KGATE_IN_FLIGHT_REQUESTS_MAX", value: "N", help: "requests handled at once per connection; more wait unread", defaultText: String(limits.inFlightRequestsPerConnectionMax) },
   { flag: "--pending-write-bytes-max", env: "KGATE_PENDING_WRITE_BYTES_MAX", value: "BYTES", help: "response bytes kept for a slow reader before its connection stops being read", defaultText: String(limits.pendingWriteBytesMax) },
   { flag: "--buffered-request-bytes-max", env: "KGATE_BUFFERED_REQUEST_BYTES_MAX", value: "BYTES", help: "memory of buffered requests and unsent responses over all connections before reading pauses", defaultText: String(limits.bufferedRequestBytesMax) },
+  ...securityOptions,
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
 
@@ -178,7 +187,13 @@ export class ConfigError extends Error {
 }
 
 export function helpText(): string {
-  const lines = ["Usage: kgate [options]", "       kgate status [--bootstrap HOST:PORT]   (topics, offsets, sizes, groups and lag of a running gateway)", "", "Options (each also read from the environment variable shown):"];
+  const lines = [
+    "Usage: kgate [options]",
+    "       kgate status [--bootstrap HOST:PORT]   (topics, offsets, sizes, groups and lag of a running gateway)",
+    "       kgate users add|list|delete ...        (SASL users; kgate users --help)",
+    "",
+    "Options (each also read from the environment variable shown):",
+  ];
   for (const option of options) {
     const left = option.value ? `${option.flag} ${option.value}` : option.flag;
     const env = option.env ? ` [${option.env}]` : "";
@@ -233,9 +248,19 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     if (!given.has(option.flag) && fromEnv !== undefined && fromEnv !== "") given.set(option.flag, fromEnv);
   }
 
-  const listen = parseHostPort(given.get("--listen") ?? "0.0.0.0:9092", "--listen");
+  let security: SecurityConfig;
+  try {
+    security = parseSecurityConfig(given);
+  } catch (error) {
+    throw error instanceof SecurityConfigError ? new ConfigError(error.message) : error;
+  }
+  // With --listeners, the first listener stands for --listen/--advertise (KgateServer.host/port, logs).
+  const first = security.listeners?.[0];
+  const listen = first ? { host: first.host, port: first.port } : parseHostPort(given.get("--listen") ?? "0.0.0.0:9092", "--listen");
   const advertiseText = given.get("--advertise");
-  const advertise = advertiseText
+  const advertise = first
+    ? { host: first.advertisedHost, port: first.advertisedPort }
+    : advertiseText
     ? parseHostPort(advertiseText, "--advertise")
     : { host: listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host, port: listen.port };
   const memory = given.has("--memory") && parseBoolean(given.get("--memory")!, "--memory");
@@ -275,6 +300,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     limits: limitOverrides,
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen),
     authorizer: parseAuthorizer(given),
+    security,
   };
 }
 

@@ -5,8 +5,14 @@ import { runStatus } from "./cli/status.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { startServer, type KgateServer } from "./server/server.ts";
 import { log, setLogFormat, setLogLevel } from "./util/logger.ts";
+import { runUsersCommand } from "./security/users-cli.ts";
 
 function main(): void {
+  if (process.argv[2] === "users") {
+    const print = (line: string) => process.stdout.write(line + "\n");
+    const fail = (line: string) => process.stderr.write(line + "\n");
+    process.exit(runUsersCommand(process.argv.slice(3), process.env, print, fail));
+  }
   let config;
   try {
     config = parseConfig(process.argv.slice(2));

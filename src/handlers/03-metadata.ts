@@ -1,6 +1,6 @@
 // Metadata: v0–13
 // Behaviour:
-// - One broker, this node, at the advertised address; it is the controller and leads every partition
+// - One broker, this node, at the address advertised for the request's listener; it is the controller and leads every partition
 //   (leader epoch 0, replicas and ISR = [this node]).
 // - Topics: v0's empty list and v1+'s null list mean all topics; unknown topics are created when
 //   auto.create.topics.enable is on and (v4+) the client allows it, and are returned ready at once.
@@ -9,7 +9,7 @@
 //   a named one it may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED whether or not it exists; an unknown one that
 //   auto-creation would make needs CREATE on the cluster or the topic, else TOPIC_AUTHORIZATION_FAILED.
 // - Authorized operations are what the principal may do (all without an authorizer) when asked for, else INT32_MIN.
-// Not emulated: racks, offline replicas, other listeners.
+// Not emulated: racks, offline replicas.
 
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -65,7 +65,8 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
 
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null }],
+      // The address advertised for the listener the request came in on, as Kafka answers per listener.
+      brokers: [{ nodeId: config.nodeId, host: context.security.listener.advertisedHost, port: context.security.listener.advertisedPort, rack: null }],
       clusterId: config.clusterId,
       controllerId: config.nodeId,
       topics,

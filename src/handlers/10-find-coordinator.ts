@@ -14,6 +14,7 @@ import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../protocol/messages/10-find-coordinator.ts";
 import { AclOperation, ResourceType, authorize } from "../security/authorize.ts";
+import type { ListenerConfig } from "../security/listeners.ts";
 import type { ApiHandler, RequestContext } from "./handler.ts";
 
 const KEY_TYPE_GROUP = 0;
@@ -28,10 +29,11 @@ interface CoordinatorAnswer {
   errorMessage: string | null;
 }
 
-function coordinatorFor(broker: Broker, keyType: number): CoordinatorAnswer {
+function coordinatorFor(broker: Broker, listener: ListenerConfig, keyType: number): CoordinatorAnswer {
   const { config } = broker;
   if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
-    return { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, errorCode: ErrorCode.NONE, errorMessage: null };
+    // This node, at the address advertised for the request's listener.
+    return { nodeId: config.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, errorCode: ErrorCode.NONE, errorMessage: null };
   }
   return { nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported coordinator key type ${keyType}` };
 }
@@ -45,7 +47,7 @@ function answerFor(context: RequestContext, keyType: number, key: string): Coord
   if (resource && !authorize(context, AclOperation.DESCRIBE, resource.type, key)) {
     return { nodeId: -1, host: "", port: -1, errorCode: resource.errorCode, errorMessage: null };
   }
-  return coordinatorFor(context.broker, keyType);
+  return coordinatorFor(context.broker, context.security.listener, keyType);
 }
 
 export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {

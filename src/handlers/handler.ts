@@ -2,6 +2,7 @@
 
 import type { Broker } from "../broker.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
+import type { ConnectionSecurity } from "../security/sasl.ts";
 
 export interface RequestContext {
   readonly apiKey: number;
@@ -9,9 +10,14 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly clientAddress: string;
-  /** Who sent the request, as Kafka's KafkaPrincipal string: `User:alice`, or ANONYMOUS_PRINCIPAL when unauthenticated. */
-  readonly principal: string;
   readonly broker: Broker;
+  /** Who sent the request: `User:ANONYMOUS`, `User:<SASL user>` or `User:<client certificate subject>` (mutual TLS). */
+  readonly principal: string;
+  /** The listener the request came in on (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) and its security protocol. */
+  readonly listenerName: string;
+  readonly securityProtocol: string;
+  /** The connection's listener, SASL state and credential store (SASL handlers; Metadata's advertised address). */
+  readonly security: ConnectionSecurity;
   /**
    * Runs `callback` once the response has been written to the socket (Fetch releases its file-log read buffers
    * there). Not run when the connection closes first: what the callback would free is then simply not reused.
@@ -19,8 +25,14 @@ export interface RequestContext {
   afterResponse?(callback: () => void): void;
 }
 
+/**
+ * Set on a handler's answer (`[CLOSE_AFTER_RESPONSE]: true`) to close the connection once it is sent: a failed SASL
+ * authentication answers, then closes, as Kafka does.
+ */
+export const CLOSE_AFTER_RESPONSE = Symbol("close after response");
+
 /** Kafka's principal for a connection that did not authenticate (PLAINTEXT, or SSL without a client certificate). */
-export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
+export { ANONYMOUS_PRINCIPAL } from "../security/sasl.ts";
 
 /** A handler's answer: a response, a promise of one when it must wait, or NO_RESPONSE (Produce acks=0). */
 export const NO_RESPONSE = Symbol("no response");

@@ -14,6 +14,7 @@ import { leaveGroupHandler } from "./13-leave-group.ts";
 import { syncGroupHandler } from "./14-sync-group.ts";
 import { describeGroupsHandler } from "./15-describe-groups.ts";
 import { listGroupsHandler } from "./16-list-groups.ts";
+import { saslHandshakeHandler } from "./17-sasl-handshake.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
@@ -39,6 +40,9 @@ import { listTransactionsHandler } from "./66-list-transactions.ts";
 import { describeClientQuotasHandler } from "./48-describe-client-quotas.ts";
 import { alterClientQuotasHandler } from "./49-alter-client-quotas.ts";
 import { withByteRateQuota } from "../quotas/quota-manager.ts";
+import { saslAuthenticateHandler } from "./36-sasl-authenticate.ts";
+import { describeUserScramCredentialsHandler } from "./50-describe-user-scram-credentials.ts";
+import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credentials.ts";
 
 const handlers: ApiHandler[] = [
   withByteRateQuota(produceHandler, "produce"),
@@ -54,6 +58,7 @@ const handlers: ApiHandler[] = [
   syncGroupHandler,
   describeGroupsHandler,
   listGroupsHandler,
+  saslHandshakeHandler,
   apiVersionsHandler,
   createTopicsHandler,
   deleteTopicsHandler,
@@ -78,6 +83,9 @@ const handlers: ApiHandler[] = [
   listTransactionsHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
 
 const handlersByKey: (ApiHandler | undefined)[] = [];

@@ -138,6 +138,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     connectionsRefused: registry.counter("kgate_connections_refused_total", "Connections closed at once because a limit was reached, by limit."),
     connectionsClosed: registry.counter("kgate_connections_closed_by_broker_total", "Connections the gateway closed, by reason."),
     authorizationDenials: registry.counter("kgate_authorization_denials_total", "Operations the ACL authorizer refused, by API, operation and resource type."),
+    authenticationFailures: registry.counter("kgate_authentication_failures_total", "Failed SASL authentications and refused HTTP Basic credentials, by listener and mechanism."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
     listenerConnections: registry.gauge("kgate_listener_connections", "Open Kafka connections, by listener."),
     fsyncLatency: registry.histogram("kgate_log_fsync_duration_seconds", "Time one fdatasync of a partition's active segment took (file log).", LATENCY_BUCKETS_SECONDS),

@@ -358,12 +358,14 @@ export function startRegistryServer(
   port: number,
   decoders = new PayloadDecoders(store),
   operationsRoute: OperationsRoute = () => null,
+  tls?: import("bun").TLSOptions,
 ): RegistryServer {
   const context: RegistryContext = { store, topics, decoders };
   const server: Server<undefined> = Bun.serve({
     hostname: host,
     port,
     maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
+    tls,
     fetch: (request) => operationsRoute(request) ?? handleRegistryRequest(context, request),
     error: (error) => errorResponse(errors.storeError(error.message)),
   });

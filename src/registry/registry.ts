@@ -1,5 +1,6 @@
 // The schema registry inside kgate: the store rebuilt from `_schemas` and the REST API serving it.
 
+import type { TLSOptions } from "bun";
 import type { TopicStore } from "../metadata/topic-store.ts";
 import { log } from "../util/logger.ts";
 import { startRegistryServer, type OperationsRoute, type RegistryServer } from "./http.ts";
@@ -15,11 +16,11 @@ export interface SchemaRegistry {
 }
 
 /** Replays `_schemas` from the broker's topics and starts the REST API (throws when the address is taken). */
-export function startSchemaRegistry(topics: TopicStore, host: string, port: number, operationsRoute?: OperationsRoute): SchemaRegistry {
+export function startSchemaRegistry(topics: TopicStore, host: string, port: number, operationsRoute?: OperationsRoute, tls?: TLSOptions): SchemaRegistry {
   const store = new SchemaStore(topics);
   store.load();
   const decoders = new PayloadDecoders(store);
-  const server = startRegistryServer(store, topics, host, port, decoders, operationsRoute);
+  const server = startRegistryServer(store, topics, host, port, decoders, operationsRoute, tls);
   log.info("schema registry up", { listen: `${server.host}:${server.port}` });
   return { store, server, recordValidator: createRecordValidator(store, decoders), stop: () => server.stop() };
 }

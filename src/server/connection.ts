@@ -7,8 +7,9 @@ import { limits } from "../config.ts";
 import { ByteWriter } from "../protocol/byte-writer.ts";
 import { log } from "../util/logger.ts";
 import { FrameAssembler, FrameTooLargeError } from "./frame-assembler.ts";
-import type { RequestDispatcher, PendingResponse } from "./dispatcher.ts";
+import { closesAfterResponse, type RequestDispatcher, type PendingResponse } from "./dispatcher.ts";
 import type { ConnectionEnvironment, MemoryListener, PauseReason } from "./limits.ts";
+import type { ConnectionSecurity } from "../security/sasl.ts";
 
 interface ResponseSlot {
   pending: PendingResponse;
@@ -29,6 +30,8 @@ export class Connection implements MemoryListener {
   private coalesceBuffer = new Uint8Array(0);
   private closed = false;
   private paused = false;
+  /** Close once `unsent` is written. */
+  private closing = false;
   /** Frames that arrived while the connection had too many requests in flight. */
   private readonly heldFrames: Uint8Array[] = [];
   /** Bytes of request frames received and not yet answered, and what was last reported to the request memory. */
@@ -43,6 +46,8 @@ export class Connection implements MemoryListener {
     private readonly dispatcher: RequestDispatcher,
     readonly clientAddress: string,
     private readonly environment: ConnectionEnvironment,
+    /** Listener, principal and SASL state; undefined: a PLAINTEXT connection as the dispatcher makes one. */
+    readonly security?: ConnectionSecurity,
   ) {
     this.frames = new FrameAssembler(environment.limits.frameBytesMax);
     environment.memory.listen(this);
@@ -101,7 +106,7 @@ export class Connection implements MemoryListener {
   }
 
   private onFrame(frame: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
     this.requestBytes += frame.length;
     // Frames already read in the same chunk wait too once the answers pile up: a chunk of 400 pipelined Fetches
     // would otherwise all be answered into `unsent` before the pause takes effect.
@@ -119,7 +124,7 @@ export class Connection implements MemoryListener {
   }
 
   private startRequest(frame: Uint8Array): void {
-    const pending = this.dispatcher.dispatch(frame, this.clientAddress);
+    const pending = this.dispatcher.dispatch(frame, this.clientAddress, this.security);
     if (pending === "close") return this.close();
     const slot: ResponseSlot = { pending, frameBytes: frame.length, ready: !(pending.result instanceof Promise) };
     this.slots.push(slot);
@@ -140,7 +145,7 @@ export class Connection implements MemoryListener {
 
   /** Encodes and sends every answered response at the head of the queue. */
   private flushReady(): void {
-    while (!this.closed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
+    while (!this.closed && !this.closing && this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
       const slot = this.slots[this.slotHead]!;
       this.slots[this.slotHead++] = undefined as unknown as ResponseSlot;
       this.writer.reset();
@@ -159,6 +164,7 @@ export class Connection implements MemoryListener {
       if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
       const throttleTimeMs = (slot.pending.result as { throttleTimeMs?: unknown } | null)?.throttleTimeMs;
       if (typeof throttleTimeMs === "number" && throttleTimeMs > 0) this.mute(throttleTimeMs);
+      if (closesAfterResponse(slot.pending)) return this.closeAfterFlush();
     }
     if (this.slotHead === this.slots.length) {
       this.slots.length = 0;
@@ -226,6 +232,7 @@ export class Connection implements MemoryListener {
       }
       this.unsent.shift();
     }
+    if (this.closing) return this.close();
     this.releaseHeldFrames();
   }
 
@@ -239,7 +246,8 @@ export class Connection implements MemoryListener {
   }
 
   private updateReadPause(): void {
-    if (this.closed) return;
+    // A connection closing after its last answer stays paused (closeAfterFlush) until it is written.
+    if (this.closed || this.closing) return;
     const reason = this.pauseReason();
     if (reason !== null && !this.paused) {
       this.socket.pause();
@@ -278,6 +286,14 @@ export class Connection implements MemoryListener {
     const held = this.closed ? 0 : this.frames.bufferedBytes + this.requestBytes;
     this.environment.memory.change(held - this.reportedBytes);
     this.reportedBytes = held;
+  }
+
+  /** Closes once the bytes already handed to the connection are written (a refused authentication's answer). */
+  private closeAfterFlush(): void {
+    this.heldFrames.length = 0;
+    if (this.unsent.length === 0) return this.close();
+    this.closing = true;
+    this.socket.pause();
   }
 
   close(): void {

@@ -3,15 +3,19 @@
 
 import type { Broker } from "../broker.ts";
 import { handlerFor, supportedApiKeys } from "../handlers/registry.ts";
-import { ANONYMOUS_PRINCIPAL, NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
+import { CLOSE_AFTER_RESPONSE, NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
 import { ByteReader, ProtocolDecodeError } from "../protocol/byte-reader.ts";
 import type { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
 import { decodeRequestHeader } from "../protocol/messages/headers.ts";
 import { apiTable, type ApiDescriptor } from "../protocol/messages/index.ts";
+import { limits } from "../config.ts";
 import { log } from "../util/logger.ts";
+import { ConnectionSecurity, type SaslSettings } from "../security/sasl.ts";
+import { defaultSaslSettings, plaintextListener } from "../security/security.ts";
 
 const API_VERSIONS_KEY = 18;
+const SASL_AUTHENTICATE_KEY = 36;
 
 export interface PendingResponse {
   readonly apiName: string;
@@ -24,13 +28,26 @@ export interface PendingResponse {
   result: unknown;
   /** Callbacks the handler asked to run once the response is written (RequestContext.afterResponse). */
   readonly afterResponse?: (() => void)[];
+  /** A raw SASL token answer (after SaslHandshake v0): length and bytes, no response header. */
+  readonly rawToken?: boolean;
+}
+
+/** Whether the connection must close once this response is sent (a failed SASL authentication). */
+export function closesAfterResponse(pending: PendingResponse): boolean {
+  const result = pending.result as { [CLOSE_AFTER_RESPONSE]?: boolean } | null;
+  return typeof result === "object" && result !== null && result[CLOSE_AFTER_RESPONSE] === true;
 }
 
 export class RequestDispatcher {
-  constructor(private readonly broker: Broker) {}
+  constructor(
+    private readonly broker: Broker,
+    private readonly sasl: SaslSettings = defaultSaslSettings(),
+  ) {}
 
-  /** Decodes and handles one frame; "close" when the connection must be closed. `principal`: who authenticated, if any. */
-  dispatch(frame: Uint8Array, clientAddress: string, principal: string = ANONYMOUS_PRINCIPAL): PendingResponse | "close" {
+  /** Decodes and handles one frame; "close" when the connection must be closed. */
+  dispatch(frame: Uint8Array, clientAddress: string, security?: ConnectionSecurity): PendingResponse | "close" {
+    security ??= new ConnectionSecurity(plaintextListener(this.broker.config), this.sasl, clientAddress);
+    if (security.expectsRawToken) return this.dispatchRawToken(frame, security);
     if (frame.length < 8) {
       log.warn("closing connection: frame shorter than a request header", { client: clientAddress, bytes: frame.length });
       return "close";
@@ -45,6 +62,7 @@ export class RequestDispatcher {
       log.warn("closing connection: unsupported API key", { client: clientAddress, apiKey, apiVersion });
       return "close";
     }
+    if (!security.admits(apiKey)) return "close";
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === API_VERSIONS_KEY) {
         // Answer in v0, whatever was asked, with the supported ranges so the client can retry (KIP-511).
@@ -81,8 +99,11 @@ export class RequestDispatcher {
       correlationId,
       clientId,
       clientAddress,
-      principal,
       broker: this.broker,
+      principal: security.principal,
+      listenerName: security.listenerName,
+      securityProtocol: security.securityProtocol,
+      security,
       afterResponse: (callback) => afterResponse.push(callback),
     };
     let result: unknown;
@@ -95,9 +116,29 @@ export class RequestDispatcher {
     return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result, afterResponse };
   }
 
+  /** A raw SASL token (SaslHandshake v0 clients): authenticated as a SaslAuthenticate v0 would be. */
+  private dispatchRawToken(frame: Uint8Array, security: ConnectionSecurity): PendingResponse {
+    const descriptor = apiTable[SASL_AUTHENTICATE_KEY]!;
+    // Kafka answers a failed raw-token authentication by closing the connection (after the failed-auth delay).
+    type RawResult = { authBytes: Uint8Array | null; [CLOSE_AFTER_RESPONSE]?: true };
+    const toResult = (step: { authBytes: Uint8Array; close: boolean }): RawResult | Promise<RawResult> =>
+      step.close
+        ? Bun.sleep(limits.saslFailedAuthenticationDelayMs).then((): RawResult => ({ authBytes: null, [CLOSE_AFTER_RESPONSE]: true }))
+        : { authBytes: step.authBytes };
+    const step = security.authenticate(frame, 0);
+    const result: unknown = step instanceof Promise ? step.then(toResult) : toResult(step);
+    return { apiName: descriptor.name, descriptor, apiVersion: 0, correlationId: -1, startedAt: performance.now(), result, rawToken: true };
+  }
+
   /** Writes the response frame; false when there is none to send (acks=0). */
   encode(pending: PendingResponse, writer: ByteWriter): boolean {
     if (pending.result === NO_RESPONSE) return false;
+    if (pending.rawToken) {
+      const token = (pending.result as { authBytes: Uint8Array | null }).authBytes;
+      if (token === null) return false;
+      writer.writeBytes(token);
+      return true;
+    }
     const size = writer.reserveInt32();
     writer.writeInt32(pending.correlationId);
     if (pending.descriptor.responseHeaderVersion(pending.apiVersion) >= 1) writer.writeEmptyTaggedFields();

@@ -1,6 +1,7 @@
-// The Kafka listener: accepts connections with Bun.listen and hands each socket's bytes to its Connection.
+// The Kafka listeners: accept connections with Bun.listen (plain or TLS, one per --listeners entry) and hand each
+// socket's bytes to its Connection.
 
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import { Broker } from "../broker.ts";
 import type { PartitionLogFactory } from "../metadata/topic-store.ts";
 import { serverLimits, type Config } from "../config.ts";
@@ -9,17 +10,21 @@ import { attachRecordValidator } from "../registry/record-validation.ts";
 import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
 import { Connection } from "./connection.ts";
 import { registerBrokerMetrics } from "../metrics/broker-metrics.ts";
-
-/** Kafka's name for an unencrypted, unauthenticated listener (the metrics' `listener` label). */
-const LISTENER_NAME = "PLAINTEXT";
 import { RequestDispatcher } from "./dispatcher.ts";
 import { closeIdleConnections, ConnectionAdmission, createConnectionEnvironment, idleSweepIntervalMs } from "./limits.ts";
+import type { ListenerConfig } from "../security/listeners.ts";
+import { ConnectionSecurity } from "../security/sasl.ts";
+import { setUpSecurity, type ServerSecurity } from "../security/security.ts";
+import { onTlsHandshake } from "../security/tls-handshake.ts";
+import { requireHttpBasic } from "../security/http-auth.ts";
 
 export interface KgateServer {
   readonly broker: Broker;
   readonly host: string;
-  /** The bound port (the real one when the config asked for port 0). */
+  /** The bound port (the real one when the config asked for port 0) of the first listener. */
   readonly port: number;
+  /** Every Kafka listener with its bound port and the address Metadata advertises on it. */
+  readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number; advertisedHost: string; advertisedPort: number }[];
   readonly connectionCount: number;
   /** The schema registry (its REST port: registry.server.port), or null when --registry-listen is off. */
   readonly registry: SchemaRegistry | null;
@@ -29,11 +34,19 @@ export interface KgateServer {
 
 interface SocketState {
   connection: Connection | null;
+  listener: ListenerConfig;
 }
 
 export function startServer(config: Config, logFactory?: PartitionLogFactory): KgateServer {
   const broker = new Broker(config, logFactory);
-  const dispatcher = new RequestDispatcher(broker);
+  let security: ServerSecurity;
+  try {
+    security = setUpSecurity(config, broker.metrics);
+  } catch (error) {
+    broker.close();
+    throw error;
+  }
+  const dispatcher = new RequestDispatcher(broker, security.sasl);
   const connections = new Set<Connection>();
   const limits = serverLimits(config);
   const admission = new ConnectionAdmission(limits);
@@ -45,10 +58,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   metrics.pendingWriteBytes.collect(() => sumOver(connections, (connection) => connection.pendingWriteBytes));
   metrics.connectionsPerIpBusiest.collect(() => admission.busiestAddressCount);
 
-  const listener: TCPSocketListener<SocketState> = Bun.listen<SocketState>({
-    hostname: config.listenHost,
-    port: config.listenPort,
-    data: { connection: null },
+  // One set of socket handlers for every listener (in the shape Bun.listen takes); each socket carries its listener.
+  const sharedOptions: { socket: SocketHandler<SocketState> } = {
     socket: {
       open(socket: Socket<SocketState>) {
         const clientAddress = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? "?"}`;
@@ -60,11 +71,17 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
           return;
         }
         socket.setNoDelay(true);
-        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, environment);
-        socket.data = { connection };
+        // Every socket of a listener starts with the listener's `data`: replace it with this connection's own.
+        const listener = socket.data.listener;
+        const connectionSecurity = new ConnectionSecurity(listener, security.sasl, clientAddress);
+        const connection = new Connection(socket as Socket<unknown>, dispatcher, clientAddress, environment, connectionSecurity);
+        socket.data = { connection, listener };
         connections.add(connection);
-        metrics.listenerConnections.add(1, { listener: LISTENER_NAME });
-        log.debug("connection opened", { client: clientAddress });
+        metrics.listenerConnections.add(1, { listener: listener.name });
+        log.debug("connection opened", { client: clientAddress, listener: listener.name });
+      },
+      handshake(socket, success, authorizationError) {
+        onTlsHandshake(socket, success, authorizationError, metrics);
       },
       data(socket, chunk) {
         metrics.bytesIn.inc(undefined, chunk.length);
@@ -78,7 +95,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         if (!connection) return;
         connection.onClosed();
         connections.delete(connection);
-        metrics.listenerConnections.add(-1, { listener: LISTENER_NAME });
+        metrics.listenerConnections.add(-1, { listener: socket.data.listener.name });
         admission.release(socket.remoteAddress);
         log.debug("connection closed", { client: connection.clientAddress });
       },
@@ -86,7 +103,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
         log.warn("socket error", { client: socket.data.connection?.clientAddress ?? "?", error });
       },
     },
-  });
+  };
 
   // Our own sweep, not socket.timeout(): uSockets counts timeouts in 4-second ticks, too coarse for short limits.
   const idleSweep = setInterval(() => {
@@ -97,15 +114,36 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   }, idleSweepIntervalMs(limits.connectionIdleMs));
   idleSweep.unref();
 
-  log.info("kafka listener up", { listen: `${listener.hostname}:${listener.port}`, advertised: `${config.advertisedHost}:${config.advertisedPort === 0 ? listener.port : config.advertisedPort}` });
+  const bound: TCPSocketListener<SocketState>[] = [];
+  try {
+    for (const { config: listener, tls } of security.listeners) {
+      const server = Bun.listen<SocketState>({
+        hostname: listener.host,
+        port: listener.port,
+        data: { connection: null, listener },
+        ...sharedOptions,
+        ...(tls ? { tls } : {}),
+      });
+      bound.push(server);
+      if (listener.advertisedPort === 0) listener.advertisedPort = server.port;
+      // `listen=` first: test/helpers/gateway-process.ts and scripts read the port from this line.
+      log.info("kafka listener up", { listen: `${server.hostname}:${server.port}`, advertised: `${listener.advertisedHost}:${listener.advertisedPort}`, listener: listener.name });
+    }
+  } catch (error) {
+    for (const server of bound) server.stop(true);
+    broker.close();
+    throw error;
+  }
+  const listener = bound[0]!;
   if (config.advertisedPort === 0) config.advertisedPort = listener.port;
   let registry: SchemaRegistry | null = null;
   if (config.registryListen) {
     try {
-      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, operationsRoute(broker));
+      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker), security.sasl.credentials, metrics) : operationsRoute(broker);
+      registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
     } catch (error) {
-      listener.stop(true);
+      for (const server of bound) server.stop(true);
       broker.close();
       throw error;
     }
@@ -115,20 +153,28 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
     broker,
     host: listener.hostname,
     port: listener.port,
+    listeners: security.listeners.map(({ config: listenerConfig }, index) => ({
+      name: listenerConfig.name,
+      securityProtocol: listenerConfig.securityProtocol,
+      host: bound[index]!.hostname,
+      port: bound[index]!.port,
+      advertisedHost: listenerConfig.advertisedHost,
+      advertisedPort: listenerConfig.advertisedPort,
+    })),
     registry,
     get connectionCount() {
       return connections.size;
     },
     async stop() {
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
-      listener.stop(false);
+      for (const server of bound) server.stop(false);
       clearInterval(idleSweep);
       registry?.stop();
       broker.close();
       await Bun.sleep(0);
       for (const connection of connections) connection.close();
       connections.clear();
-      listener.stop(true);
+      for (const server of bound) server.stop(true);
     },
   };
 }
