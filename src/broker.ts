@@ -3,7 +3,10 @@
 import type { Config } from "./config.ts";
 import { FetchSessionCache } from "./handlers/fetch-sessions.ts";
 import { AppendWaiters } from "./log/append-waiters.ts";
-import { MemoryPartitionLog } from "./log/memory-log.ts";
+import { MemoryPartitionLog, sharedSlabPool } from "./log/memory-log.ts";
+import { LogCleaner, type CleanableLog } from "./log/log-cleaner.ts";
+import { topicLogConfigs } from "./log/log-configs.ts";
+import { limits } from "./config.ts";
 import { FileLogStore } from "./log/file/file-log-store.ts";
 import { TopicCatalog } from "./metadata/topic-catalog.ts";
 import { log as logger } from "./util/logger.ts";
@@ -27,6 +30,9 @@ export class Broker {
     return this.groupCoordinator;
   }
 
+  /** Compacts the partitions of topics with cleanup.policy=compact in the background. */
+  readonly logCleaner: LogCleaner;
+
   /** The data folder's logs when the broker keeps files (config.dataDir set and no factory given), else null. */
   readonly fileLogs: FileLogStore | null = null;
 
@@ -38,8 +44,11 @@ export class Broker {
     readonly config: Config,
     logFactory?: PartitionLogFactory,
   ) {
+    this.logCleaner = new LogCleaner(() => this.partitionLogs(), config.logCleanerIntervalMs ?? limits.cleanerIntervalMs);
     if (logFactory !== undefined || config.dataDir === null) {
-      this.topics = new TopicStore(logFactory ?? (() => new MemoryPartitionLog()));
+      this.topics = new TopicStore(
+        logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs))),
+      );
       return;
     }
     const startedAtMs = performance.now();
@@ -68,8 +77,17 @@ export class Broker {
     return { errorCode: created.errorCode };
   }
 
+  private *partitionLogs(): Iterable<CleanableLog> {
+    for (const topic of this.topics.list()) {
+      for (let partition = 0; partition < topic.partitions.length; partition++) {
+        yield { topic: topic.name, partition, log: topic.partitions[partition]! };
+      }
+    }
+  }
+
   close(): void {
     this.closing = true;
+    this.logCleaner.stop();
     this.appendWaiters.wakeAll();
     this.groupCoordinator?.close();
     for (const topic of this.topics.list()) for (const log of topic.partitions) log.close();

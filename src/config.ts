@@ -59,6 +59,15 @@ export const limits = {
   offsetsTopicPartitions: 1,
   /** Records appended to an offsets partition before compaction (live keys rewritten, older records dropped) is considered. */
   offsetsCompactionRecordsMin: 10_000,
+  /**
+   * Keys one cleaning pass of the log cleaner maps (Kafka's log.cleaner.dedupe.buffer.size, 128 MiB there). Each costs
+   * ~100 bytes of heap; a log with more keys in its dirty part is cleaned in several passes.
+   */
+  cleanerOffsetMapKeysMax: 200_000,
+  /** Kafka's log.cleaner.backoff.ms: how often the log cleaner looks for compacted logs whose dirty ratio calls for a pass. */
+  cleanerIntervalMs: 15_000,
+  /** Bytes the log cleaner reads between yields to the event loop, so produce and fetch never wait long behind it. */
+  cleanerStepBytes: 1024 * 1024,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;
@@ -79,6 +88,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Where the schema registry's REST API listens; null or absent: no registry. */
   registryListen?: { host: string; port: number } | null;
+  /** How often the log cleaner looks for compacted partitions to clean; absent: limits.cleanerIntervalMs. */
+  logCleanerIntervalMs?: number;
 }
 
 /**
@@ -106,6 +117,7 @@ export const options: OptionSpec[] = [
   { flag: "--auto-create-topics", env: "KGATE_AUTO_CREATE_TOPICS", value: "true|false", help: "create unknown topics on Metadata and Produce", defaultText: "true" },
   { flag: "--default-partitions", env: "KGATE_DEFAULT_PARTITIONS", value: "N", help: "partitions of auto-created topics", defaultText: "1" },
   { flag: "--registry-listen", env: "KGATE_REGISTRY_LISTEN", value: "HOST:PORT|off", help: "address the schema registry's REST API binds, or off", defaultText: "0.0.0.0:8081; an ephemeral port when --listen asks for port 0" },
+  { flag: "--log-cleaner-interval", env: "KGATE_LOG_CLEANER_INTERVAL_MS", value: "MS", help: "how often compacted topics are checked for a cleaning pass", defaultText: "15000" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
@@ -193,6 +205,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     defaultPartitions: parseInteger(given.get("--default-partitions") ?? "1", "--default-partitions", 1, limits.partitionsPerTopicMax),
     logLevel: logLevel as LogLevel,
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen.port),
+    logCleanerIntervalMs: parseInteger(given.get("--log-cleaner-interval") ?? String(limits.cleanerIntervalMs), "--log-cleaner-interval", 1, 2 ** 31 - 1),
   };
 }
 

@@ -36,6 +36,7 @@ import { readProduceMessageSet } from "../protocol/records/message-set.ts";
 import { codecForCompressionType, type Codec } from "../compression/index.ts";
 import { StorageError, type AppendBatchInfo, type PartitionLog } from "../log/partition-log.ts";
 import { schemaRecordErrors } from "../registry/record-validation.ts";
+import { isCompactedTopic } from "../log/log-configs.ts";
 import { NO_RESPONSE, type ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ProduceResponse>["responses"]>[number]["partitionResponses"]>[number];
@@ -130,6 +131,7 @@ function appendRecords(
   const result = validateBatchForAppend(batch, {
     timestampType: logAppendTime ? TimestampType.logAppendTime : TimestampType.createTime,
     keepDecompressedRecords: targetCodec !== null,
+    keyRequired: isCompactedTopic(configs),
   });
   if (!result.ok) return failed(index, result.errorCode, result.message);
   // Schema validation (topic configs confluent.*.schema.validation): one bad record fails the whole batch.

@@ -8,12 +8,12 @@ import { existsSync, fdatasync, mkdirSync, readdirSync, unlinkSync } from "node:
 import { dirname, join, resolve } from "node:path";
 import type { FlushPolicy } from "../../config.ts";
 import type { PartitionLogContext } from "../../metadata/topic-store.ts";
-import { topicConfigDefinitions } from "../../metadata/topic-configs.ts";
+import { topicLogConfigs } from "../log-configs.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { SlabPool } from "../memory-log.ts";
 import { fsyncDirectory, recordDurability, writeFileAtomic } from "./file-io.ts";
-import { FilePartitionLog, type FileLogConfigs } from "./file-log.ts";
+import { FilePartitionLog } from "./file-log.ts";
 import { ReadBuffers } from "./read-buffers.ts";
 
 /** Kafka's `.kafka_cleanshutdown`: present only while nothing is open; its absence at start means recover. */
@@ -201,36 +201,4 @@ export class FileLogStore {
       });
     }
   }
-}
-
-/** Reads the log's settings from a topic's configs (live), falling back to the broker-wide defaults. */
-function topicLogConfigs(configs: ReadonlyMap<string, string>): () => FileLogConfigs {
-  const defaultOf = (name: string) => Number(topicConfigDefinitions.get(name)!.defaultValue);
-  const positive = (name: string): number => {
-    const value = Number(configs.get(name) ?? defaultOf(name));
-    return Number.isFinite(value) && value > 0 ? value : defaultOf(name);
-  };
-  const limit = (name: string): number => {
-    const value = Number(configs.get(name) ?? defaultOf(name));
-    return Number.isFinite(value) ? value : defaultOf(name);
-  };
-  const names = ["segment.bytes", "segment.ms", "index.interval.bytes", "retention.ms", "retention.bytes", "cleanup.policy"];
-  let cached: FileLogConfigs | null = null;
-  let cachedKey = "";
-  // Parsed again only when one of the values changed (AlterConfigs applies to the next append).
-  return () => {
-    let key = "";
-    for (const name of names) key += (configs.get(name) ?? "") + "\u0000";
-    if (cached !== null && key === cachedKey) return cached;
-    cachedKey = key;
-    cached = {
-      segmentBytes: positive("segment.bytes"),
-      segmentMs: positive("segment.ms"),
-      indexIntervalBytes: positive("index.interval.bytes"),
-      retentionMs: limit("retention.ms"),
-      retentionBytes: limit("retention.bytes"),
-      deletePolicy: (configs.get("cleanup.policy") ?? "delete").split(",").some((policy) => policy.trim() === "delete"),
-    };
-    return cached;
-  };
 }
