@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { limits } from "../../config.ts";
 import { randomUuid } from "../../metadata/uuid.ts";
 import { appendKeyed, readAll, summary } from "../compaction-test-helpers.ts";
 import { FileLogStore } from "./file-log-store.ts";
@@ -82,6 +83,32 @@ describe("file log compaction", () => {
       expect(records).not.toContain("20 k0=r2");
       expect(records.filter((record) => record.includes(" k1="))).toEqual(["21 k1=r2"]);
     }
+  });
+
+  test("closing the log in the middle of a pass abandons it and removes its output", async () => {
+    const dataDir = temporaryDirectory();
+    const topicId = randomUuid();
+    const configs = new Map([["cleanup.policy", "compact"], ["segment.bytes", "1"], ["min.cleanable.dirty.ratio", "0.01"]]);
+    const first = open(dataDir, topicId, configs);
+    fill(first.log);
+    const before = summary(readAll(first.log));
+    const mutable = limits as { cleanerStepBytes: number };
+    const stepBytes = mutable.cleanerStepBytes;
+    mutable.cleanerStepBytes = 100;
+    try {
+      const pass = first.log.compact!(NOW);
+      // Into pass 2 (a cleaned segment is being written), then close.
+      for (let turn = 0; turn < 40; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(partitionFiles(dataDir).some((name) => name.endsWith(".cleaned"))).toBe(true);
+      first.store.close();
+      stores.splice(stores.indexOf(first.store), 1);
+      expect((await pass).cleaned).toBe(false);
+    } finally {
+      mutable.cleanerStepBytes = stepBytes;
+    }
+    expect(partitionFiles(dataDir).filter((name) => name.endsWith(".cleaned") || name.endsWith(".swap"))).toEqual([]);
+    const reopened = open(dataDir, topicId, configs);
+    expect(summary(readAll(reopened.log))).toEqual(before);
   });
 
   test("a half-written cleaned segment left by a kill is discarded at start", () => {

@@ -75,6 +75,7 @@ export class FilePartitionLog implements PartitionLog {
   private deleteHorizonMs: number;
   /** Bumped whenever segments are dropped or the log closes: a cleaning pass running across it gives up. */
   private generation = 0;
+  private compacting = false;
   /** The cleaned segment being written, removed by close() when a pass is cut short. */
   private cleaningOutput: CleanedSegmentWriter | null = null;
 
@@ -368,7 +369,7 @@ export class FilePartitionLog implements PartitionLog {
 
   compactionDue(nowMs: number): boolean {
     const configs = this.configs();
-    if (!configs.compactPolicy || this.closed || this.cleaningOutput !== null) return false;
+    if (!configs.compactPolicy || this.closed || this.compacting) return false;
     const range = this.cleanableRange(nowMs, configs);
     return cleaningDue(range.cleanBytes, range.dirtyBytes, configs.minCleanableDirtyRatio, this.deleteHorizonMs, nowMs);
   }
@@ -405,9 +406,23 @@ export class FilePartitionLog implements PartitionLog {
   async compact(nowMs: number): Promise<CompactionResult> {
     const configs = this.configs();
     const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
-    if (!configs.compactPolicy || this.closed || this.cleaningOutput !== null) return idle;
+    if (!configs.compactPolicy || this.closed || this.compacting) return idle;
     const range = this.cleanableRange(nowMs, configs);
     if (range.endIndex === 0) return idle;
+    this.compacting = true;
+    try {
+      return await this.runCleaningPass(nowMs, configs, range);
+    } catch (error) {
+      // close() pulls the output file from under a pass (its fdatasync may then fail): that is no failure.
+      if (this.closed) return idle;
+      throw error;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  private async runCleaningPass(nowMs: number, configs: LogConfigs, range: { dirtyIndex: number; endIndex: number }): Promise<CompactionResult> {
+    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
     const generation = this.generation;
     const changed = () => this.closed || this.generation !== generation;
     const partition = basename(this.directory);
