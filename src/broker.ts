@@ -52,12 +52,25 @@ export class Broker {
       return;
     }
     const startedAtMs = performance.now();
-    const fileLogs = new FileLogStore(config.dataDir, config.flush);
+    let fileLogs: FileLogStore;
+    try {
+      fileLogs = new FileLogStore(config.dataDir, config.flush);
+    } catch (error) {
+      this.logCleaner.stop();
+      throw error;
+    }
     const catalog = new TopicCatalog(config.dataDir);
     this.fileLogs = fileLogs;
     this.topics = new TopicStore(fileLogs.createLog, { onChange: (store) => catalog.save(store) });
-    for (const stored of catalog.load()) this.topics.restore(stored);
-    catalog.save(this.topics);
+    try {
+      for (const stored of catalog.load()) this.topics.restore(stored);
+      catalog.save(this.topics);
+    } catch (error) {
+      // Not started: release the folder (its lock, timers and descriptors) without marking a clean shutdown.
+      this.logCleaner.stop();
+      fileLogs.abandon();
+      throw error;
+    }
     logger.info("data folder opened", {
       data: config.dataDir,
       flush: config.flush.mode === "interval" ? `interval=${config.flush.intervalMs}` : config.flush.mode,

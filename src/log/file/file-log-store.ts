@@ -15,6 +15,7 @@ import { SlabPool } from "../memory-log.ts";
 import { fsyncDirectory, recordDurability, writeFileAtomic } from "./file-io.ts";
 import { FilePartitionLog } from "./file-log.ts";
 import { ReadBuffers } from "./read-buffers.ts";
+import { DataDirLock, LOCK_FILE } from "./data-dir-lock.ts";
 
 /** Kafka's `.kafka_cleanshutdown`: present only while nothing is open; its absence at start means recover. */
 export const CLEAN_SHUTDOWN_FILE = ".kgate_cleanshutdown";
@@ -51,18 +52,21 @@ export class FileLogStore {
   private readonly intervalTimer: ReturnType<typeof setInterval> | null = null;
   private readonly retentionTimer: ReturnType<typeof setInterval>;
   private closed = false;
+  private readonly lock: DataDirLock;
 
   constructor(
     readonly dataDir: string,
     readonly flush: FlushPolicy,
   ) {
     const exists = existsSync(dataDir);
-    const isNew = !exists || readdirSync(dataDir).length === 0;
+    const isNew = !exists || readdirSync(dataDir).filter((name) => name !== LOCK_FILE).length === 0;
     if (!exists) {
       mkdirSync(dataDir, { recursive: true });
       recordDurability("create", dataDir);
       fsyncDirectory(dirname(resolve(dataDir)));
     }
+    // Before anything is read or changed: a second process must not touch the first one's files (not even the marker).
+    this.lock = DataDirLock.acquire(dataDir);
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
     const clean = existsSync(marker);
     this.recovering = !isNew && !clean;
@@ -151,6 +155,22 @@ export class FileLogStore {
     for (const waiter of this.nextRoundWaiters.splice(0)) waiter.resolve();
     for (const waiter of this.runningRoundWaiters.splice(0)) waiter.resolve();
     writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), "");
+    this.lock.release();
+  }
+
+  /**
+   * What a kill -9 leaves, for in-process tests: timers stopped, descriptors and the folder lock released, nothing
+   * synced and no clean-shutdown marker. The store is unusable afterwards.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    clearInterval(this.retentionTimer);
+    for (const partitionLog of this.logs) partitionLog.abandon();
+    this.logs.clear();
+    this.dirty.clear();
+    this.lock.release();
   }
 
   private scheduleRound(): void {

@@ -196,6 +196,7 @@ describe("file partition log", () => {
     const first = openLog(dataDir);
     for (let i = 0; i < 5; i++) appendRecords(first.log, `r${i}`, 2);
     // kill -9: no close(), no marker. Then half a batch lands at the end.
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const whole = readFileSync(segmentPath);
     const lastBatchLength = whole.length / 5;
@@ -218,6 +219,7 @@ describe("file partition log", () => {
     const dataDir = temporaryDirectory();
     const first = openLog(dataDir);
     for (let i = 0; i < 3; i++) appendRecords(first.log, `r${i}`, 1);
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const bytes = readFileSync(segmentPath);
     bytes[bytes.length - 2] ^= 0xff;
@@ -233,6 +235,7 @@ describe("file partition log", () => {
     const dataDir = temporaryDirectory();
     const first = openLog(dataDir);
     for (let i = 0; i < 3; i++) appendRecords(first.log, `r${i}`, 2);
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const bytes = readFileSync(segmentPath);
     const batchLength = bytes.length / 3;
@@ -298,6 +301,7 @@ describe("file partition log", () => {
     const first = openLog(dataDir, { configs });
     for (let i = 0; i < 30; i++) appendRecords(first.log, `r${i}`, 1);
     // No close: the marker is missing. Truncate an index to garbage length to show it is not trusted.
+    first.store.abandon();
     truncateSync(join(dataDir, "orders-0", "00000000000000000000.index"), 3);
     const second = openLog(dataDir, { configs, topicId: first.topicId });
     expect(second.store.recovering).toBe(true);

@@ -354,6 +354,15 @@ export class FilePartitionLog implements PartitionLog {
     for (const segment of this.segments) segment.close();
   }
 
+  /** FileLogStore.abandon: descriptors closed without syncing (a simulated kill -9). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation++;
+    this.cleaningOutput?.close();
+    for (const segment of this.segments) segment.abandon();
+  }
+
   /** Topic deletion: closes the files and removes the folder. */
   delete(): void {
     if (!this.closed) {

@@ -400,6 +400,11 @@ export class Segment {
     }
   }
 
+  /** Closes the descriptors without syncing anything (a simulated kill -9 in tests). */
+  abandon(): void {
+    this.closeDescriptors();
+  }
+
   markCorrupt(position: number): void {
     (this.corruptPositions ??= new Set()).add(position);
   }
