@@ -57,6 +57,7 @@ export class FileLogStore {
   constructor(
     readonly dataDir: string,
     readonly flush: FlushPolicy,
+    { retentionCheckIntervalMs = RETENTION_CHECK_INTERVAL_MS }: { retentionCheckIntervalMs?: number } = {},
   ) {
     const exists = existsSync(dataDir);
     const isNew = !exists || readdirSync(dataDir).filter((name) => name !== LOCK_FILE).length === 0;
@@ -74,7 +75,7 @@ export class FileLogStore {
       unlinkSync(marker);
       fsyncDirectory(dataDir);
     }
-    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), RETENTION_CHECK_INTERVAL_MS);
+    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), retentionCheckIntervalMs);
     this.retentionTimer.unref();
     if (flush.mode === "interval") {
       this.intervalTimer = setInterval(() => this.scheduleRound(), flush.intervalMs);
