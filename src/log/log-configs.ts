@@ -52,12 +52,18 @@ export function topicLogConfigs(configs: ReadonlyMap<string, string>): () => Log
   };
   const atLeastZero = (name: string): number => Math.max(0, limit(name));
   let cached: LogConfigs | null = null;
-  let cachedKey = "";
+  const cachedValues: (string | undefined)[] = NAMES.map(() => undefined);
+  // Called on every append: compares the raw values with the last parse's, allocating nothing when none changed.
   return () => {
-    let key = "";
-    for (const name of NAMES) key += (configs.get(name) ?? "") + "\u0000";
-    if (cached !== null && key === cachedKey) return cached;
-    cachedKey = key;
+    let same = cached !== null;
+    for (let index = 0; index < NAMES.length; index++) {
+      const value = configs.get(NAMES[index]!);
+      if (value !== cachedValues[index]) {
+        cachedValues[index] = value;
+        same = false;
+      }
+    }
+    if (same) return cached!;
     const policy = configs.get("cleanup.policy") ?? "delete";
     cached = {
       segmentBytes: positive("segment.bytes"),

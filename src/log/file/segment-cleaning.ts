@@ -37,8 +37,14 @@ let swapStepHook: ((step: SwapStep) => void) | null = null;
 export function setSwapStepHook(hook: ((step: SwapStep) => void) | null): void {
   swapStepHook = hook;
 }
+/**
+ * Test seam for real-process crash tests (test/crash/): KGATE_CRASH_AT_SWAP_STEP=<step> makes the process kill
+ * itself with SIGKILL when a swap reaches that step.
+ */
+const crashAtSwapStep = process.env.KGATE_CRASH_AT_SWAP_STEP;
 export function reachedSwapStep(step: SwapStep): void {
   swapStepHook?.(step);
+  if (crashAtSwapStep === step) process.kill(process.pid, "SIGKILL");
 }
 
 function cleanerFileName(baseOffset: number, endOffset: number, suffix: string): string {
