@@ -67,7 +67,7 @@ export const limits = {
   /** Kafka's log.cleaner.backoff.ms: how often the log cleaner looks for compacted logs whose dirty ratio calls for a pass. */
   cleanerIntervalMs: 15_000,
   /** Bytes the log cleaner reads between yields to the event loop, so produce and fetch never wait long behind it. */
-  cleanerStepBytes: 1024 * 1024,
+  cleanerStepBytes: 256 * 1024,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;
