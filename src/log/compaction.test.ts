@@ -175,6 +175,19 @@ for (const kind of kinds) {
       expect((await plain.compact!(NOW)).cleaned).toBe(false);
     });
 
+    test("max.compaction.lag.ms makes a pass due whatever the dirty ratio", async () => {
+      const log = kind.make(compactedConfigs({ "min.cleanable.dirty.ratio": "0.9", "max.compaction.lag.ms": "10000" }));
+      for (let round = 0; round < 4; round++) appendKeyed(log, [{ key: `k${round}`, value: "x".repeat(100), timestamp: NOW }]);
+      appendKeyed(log, [{ key: "z", value: "1", timestamp: NOW }]);
+      await log.compact!(NOW);
+      appendKeyed(log, [{ key: "k0", value: "y", timestamp: NOW - 5_000 }]);
+      appendKeyed(log, [{ key: "w", value: "1", timestamp: NOW }]);
+      expect(log.compactionDue!(NOW)).toBe(false);
+      expect(log.compactionDue!(NOW + 5_001)).toBe(true);
+      expect((await log.compact!(NOW + 5_001)).cleaned).toBe(true);
+      expect(summary(readAll(log)).filter((line) => line.includes(" k0="))).toEqual(["5 k0=y"]);
+    });
+
     test("reads and appends between the pass's steps see valid data, old or cleaned", async () => {
       const log = kind.make(compactedConfigs());
       const written = new Map<number, string>();
@@ -229,3 +242,8 @@ for (const kind of kinds) {
     });
   });
 }
+
+test("a compacted topic's active segment rolls by max.compaction.lag.ms when that is sooner than segment.ms", () => {
+  expect(topicLogConfigs(new Map([["cleanup.policy", "compact"], ["max.compaction.lag.ms", "5000"]]))().segmentMs).toBe(5000);
+  expect(topicLogConfigs(new Map([["max.compaction.lag.ms", "5000"]]))().segmentMs).toBe(604_800_000);
+});

@@ -36,6 +36,7 @@ import {
 } from "../protocol/records/record-batch.ts";
 import { compress, decompress, type Codec } from "../compression/index.ts";
 import { limits } from "../config.ts";
+import type { LogConfigs } from "./log-configs.ts";
 
 const TWO_TO_32 = 2 ** 32;
 
@@ -348,11 +349,23 @@ function emptyBatch(batch: Uint8Array): Uint8Array {
 
 // --- Scheduling helpers ----------------------------------------------------------------------------------------
 
-/** Whether a log is due: enough of it is dirty, or a tombstone's delete horizon has passed. */
-export function cleaningDue(cleanBytes: number, dirtyBytes: number, minDirtyRatio: number, deleteHorizonMs: number, nowMs: number): boolean {
+/** What decides whether a log is due for a pass. */
+export interface CleanableState {
+  cleanBytes: number;
+  dirtyBytes: number;
+  /** The smallest newest-record timestamp among the dirty segments (> 0 only), Infinity when none. */
+  oldestDirtyTimestamp: number;
+}
+
+/**
+ * Whether a log is due (Kafka's LogCleanerManager.grabFilthiestCompactedLog): enough of it is dirty, a dirty record
+ * has waited max.compaction.lag.ms, or a tombstone's delete horizon has passed.
+ */
+export function cleaningDue(state: CleanableState, configs: LogConfigs, deleteHorizonMs: number, nowMs: number): boolean {
   if (deleteHorizonMs >= 0 && nowMs >= deleteHorizonMs) return true;
-  if (dirtyBytes === 0) return false;
-  return dirtyBytes / (cleanBytes + dirtyBytes) >= minDirtyRatio;
+  if (state.dirtyBytes === 0) return false;
+  if (state.oldestDirtyTimestamp < nowMs - configs.maxCompactionLagMs) return true;
+  return state.dirtyBytes / (state.cleanBytes + state.dirtyBytes) >= configs.minCleanableDirtyRatio;
 }
 
 /** What one cleaning did, for the log line and tests. */

@@ -5,6 +5,7 @@ import { topicConfigDefinitions } from "../metadata/topic-configs.ts";
 
 export interface LogConfigs {
   readonly segmentBytes: number;
+  /** When the active segment rolls; for a compacted topic at most max.compaction.lag.ms, as Kafka rolls it. */
   readonly segmentMs: number;
   readonly indexIntervalBytes: number;
   /** -1: no time limit. */
@@ -17,6 +18,8 @@ export interface LogConfigs {
   readonly compactPolicy: boolean;
   /** A record stays uncompacted at least this long after it was written (by its segment's newest timestamp). */
   readonly minCompactionLagMs: number;
+  /** A dirty record older than this (by its segment's newest timestamp) makes a pass due whatever the dirty ratio. */
+  readonly maxCompactionLagMs: number;
   /** How long a tombstone survives once the cleaner has seen it (so consumers that are behind still see it). */
   readonly deleteRetentionMs: number;
   /** The share of the log's bytes that must be dirty (not yet cleaned) before the cleaner runs on it. */
@@ -31,6 +34,7 @@ const NAMES = [
   "retention.bytes",
   "cleanup.policy",
   "min.compaction.lag.ms",
+  "max.compaction.lag.ms",
   "delete.retention.ms",
   "min.cleanable.dirty.ratio",
 ];
@@ -65,15 +69,18 @@ export function topicLogConfigs(configs: ReadonlyMap<string, string>): () => Log
     }
     if (same) return cached!;
     const policy = configs.get("cleanup.policy") ?? "delete";
+    const compactPolicy = hasPolicy(policy, "compact");
+    const maxCompactionLagMs = positive("max.compaction.lag.ms");
     cached = {
       segmentBytes: positive("segment.bytes"),
-      segmentMs: positive("segment.ms"),
+      segmentMs: compactPolicy ? Math.min(positive("segment.ms"), maxCompactionLagMs) : positive("segment.ms"),
       indexIntervalBytes: positive("index.interval.bytes"),
       retentionMs: limit("retention.ms"),
       retentionBytes: limit("retention.bytes"),
       deletePolicy: hasPolicy(policy, "delete"),
-      compactPolicy: hasPolicy(policy, "compact"),
+      compactPolicy,
       minCompactionLagMs: atLeastZero("min.compaction.lag.ms"),
+      maxCompactionLagMs,
       deleteRetentionMs: atLeastZero("delete.retention.ms"),
       minCleanableDirtyRatio: Math.min(1, atLeastZero("min.cleanable.dirty.ratio")),
     };

@@ -3,7 +3,7 @@
 // reused slabs instead of allocating per batch, and the per-batch index holds numbers, not objects.
 
 import { limits } from "../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type CompactionResult } from "./compaction.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type CleanableState, type CompactionResult } from "./compaction.ts";
 import { topicLogConfigs, type LogConfigs } from "./log-configs.ts";
 import type {
   AppendBatchInfo,
@@ -349,15 +349,14 @@ export class MemoryPartitionLog implements PartitionLog {
   compactionDue(nowMs: number): boolean {
     const configs = this.configs();
     if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    const range = this.cleanableRange(nowMs, configs);
-    return cleaningDue(range.cleanBytes, range.dirtyBytes, configs.minCleanableDirtyRatio, this.deleteHorizonMs, nowMs);
+    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
   }
 
   /**
    * Indexes of the first dirty batch and the first uncleanable one (the active segment's first, or an earlier one
    * whose records are younger than min.compaction.lag.ms), and the bytes before and between them.
    */
-  private cleanableRange(nowMs: number, configs: LogConfigs): { dirtyIndex: number; endIndex: number; cleanBytes: number; dirtyBytes: number } {
+  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
     const dirtyIndex = Math.max(this.head, this.firstBatchStartingAtOrAfter(this.firstDirtyOffset));
     let endIndex = Math.max(dirtyIndex, this.firstBatchStartingAtOrAfter(this.activeSegmentBaseOffset));
     if (configs.minCompactionLagMs > 0) {
@@ -371,8 +370,13 @@ export class MemoryPartitionLog implements PartitionLog {
     let cleanBytes = 0;
     for (let index = this.head; index < dirtyIndex; index++) cleanBytes += this.lengths[index]!;
     let dirtyBytes = 0;
-    for (let index = dirtyIndex; index < endIndex; index++) dirtyBytes += this.lengths[index]!;
-    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes };
+    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
+    for (let index = dirtyIndex; index < endIndex; index++) {
+      dirtyBytes += this.lengths[index]!;
+      const timestamp = this.maxTimestamps[index]!;
+      if (timestamp > 0 && timestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = timestamp;
+    }
+    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
   }
 
   async compact(nowMs: number): Promise<CompactionResult> {

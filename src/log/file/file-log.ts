@@ -16,7 +16,7 @@ import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTi
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
 import type { FileLogStore } from "./file-log-store.ts";
 import { limits } from "../../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type CompactionResult } from "../compaction.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type CleanableState, type CompactionResult } from "../compaction.ts";
 import type { LogConfigs } from "../log-configs.ts";
 import { CleanedSegmentWriter, forEachStoredBatch, reachedSwapStep, recoverCleanerFiles } from "./segment-cleaning.ts";
 import {
@@ -379,8 +379,7 @@ export class FilePartitionLog implements PartitionLog {
   compactionDue(nowMs: number): boolean {
     const configs = this.configs();
     if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    const range = this.cleanableRange(nowMs, configs);
-    return cleaningDue(range.cleanBytes, range.dirtyBytes, configs.minCleanableDirtyRatio, this.deleteHorizonMs, nowMs);
+    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
   }
 
   /**
@@ -388,7 +387,7 @@ export class FilePartitionLog implements PartitionLog {
    * holding records younger than min.compaction.lag.ms), with the bytes before and between them (Kafka's
    * LogCleanerManager.cleanableOffsets and its dirty ratio).
    */
-  private cleanableRange(nowMs: number, configs: LogConfigs): { dirtyIndex: number; endIndex: number; cleanBytes: number; dirtyBytes: number } {
+  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
     const firstDirty = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
     const active = this.segments.length - 1;
     let dirtyIndex = 0;
@@ -408,8 +407,13 @@ export class FilePartitionLog implements PartitionLog {
     let cleanBytes = 0;
     for (let index = 0; index < dirtyIndex; index++) cleanBytes += this.segments[index]!.sizeBytes;
     let dirtyBytes = 0;
-    for (let index = dirtyIndex; index < endIndex; index++) dirtyBytes += this.segments[index]!.sizeBytes;
-    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes };
+    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
+    for (let index = dirtyIndex; index < endIndex; index++) {
+      const segment = this.segments[index]!;
+      dirtyBytes += segment.sizeBytes;
+      if (segment.maxTimestamp > 0 && segment.maxTimestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = segment.maxTimestamp;
+    }
+    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
   }
 
   async compact(nowMs: number): Promise<CompactionResult> {
