@@ -450,7 +450,6 @@ export class FilePartitionLog implements PartitionLog {
       if (!finished || changed()) return idle;
       cleanEndIndex++;
     }
-    if (range.dirtyIndex === range.endIndex) cleanEndIndex = range.endIndex;
     const cleanEnd = this.segments[cleanEndIndex]!.baseOffset;
 
     // Pass 2: the segments below cleanEnd, in groups that fit one segment, each cleaned and swapped in.
