@@ -3,7 +3,10 @@
 import type { Config } from "./config.ts";
 import { FetchSessionCache } from "./handlers/fetch-sessions.ts";
 import { AppendWaiters } from "./log/append-waiters.ts";
-import { MemoryPartitionLog } from "./log/memory-log.ts";
+import { MemoryPartitionLog, sharedSlabPool } from "./log/memory-log.ts";
+import { LogCleaner, type CleanableLog } from "./log/log-cleaner.ts";
+import { isCompactedTopic, topicLogConfigs } from "./log/log-configs.ts";
+import { limits } from "./config.ts";
 import { FileLogStore } from "./log/file/file-log-store.ts";
 import { TopicCatalog } from "./metadata/topic-catalog.ts";
 import { log as logger } from "./util/logger.ts";
@@ -56,6 +59,9 @@ export class Broker {
     return this.transactionCoordinator;
   }
 
+  /** Compacts the partitions of topics with cleanup.policy=compact in the background. */
+  readonly logCleaner: LogCleaner;
+
   /** The data folder's logs when the broker keeps files (config.dataDir set and no factory given), else null. */
   readonly fileLogs: FileLogStore | null = null;
   /** The ACL authorizer (config.authorizer), its ACLs in the data folder's acls.json; null: everything is allowed. */
@@ -69,18 +75,34 @@ export class Broker {
     readonly config: Config,
     logFactory?: PartitionLogFactory,
   ) {
+    this.logCleaner = new LogCleaner(() => this.partitionLogs(), config.logCleanerIntervalMs ?? limits.cleanerIntervalMs);
     if (logFactory !== undefined || config.dataDir === null) {
-      this.topics = new TopicStore(logFactory ?? (() => new MemoryPartitionLog()));
+      this.topics = new TopicStore(
+        logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs))),
+      );
       if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(null));
       return;
     }
     const startedAtMs = performance.now();
-    const fileLogs = new FileLogStore(config.dataDir, config.flush);
+    let fileLogs: FileLogStore;
+    try {
+      fileLogs = new FileLogStore(config.dataDir, config.flush);
+    } catch (error) {
+      this.logCleaner.stop();
+      throw error;
+    }
     const catalog = new TopicCatalog(config.dataDir);
     this.fileLogs = fileLogs;
     this.topics = new TopicStore(fileLogs.createLog, { onChange: (store) => catalog.save(store) });
-    for (const stored of catalog.load()) this.topics.restore(stored);
-    catalog.save(this.topics);
+    try {
+      for (const stored of catalog.load()) this.topics.restore(stored);
+      catalog.save(this.topics);
+    } catch (error) {
+      // Not started: release the folder (its lock, timers and descriptors) without marking a clean shutdown.
+      this.logCleaner.stop();
+      fileLogs.abandon();
+      throw error;
+    }
     if (this.topics.get(TRANSACTION_STATE_TOPIC)) void this.transactions;
     if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(config.dataDir));
     logger.info("data folder opened", {
@@ -103,8 +125,23 @@ export class Broker {
     return { errorCode: created.errorCode };
   }
 
+  /**
+   * The partitions the log cleaner may look at. One holding an open transaction waits until it ends: Kafka never
+   * cleans past the first unstable offset, since a key's newer record there may still be aborted.
+   */
+  private *partitionLogs(): Iterable<CleanableLog> {
+    for (const topic of this.topics.list()) {
+      for (let partition = 0; partition < topic.partitions.length; partition++) {
+        const log = topic.partitions[partition]!;
+        if (isCompactedTopic(topic.configs) && this.producerStates.of(log).firstUnstableOffset() !== null) continue;
+        yield { topic: topic.name, partition, log };
+      }
+    }
+  }
+
   close(): void {
     this.closing = true;
+    this.logCleaner.stop();
     this.appendWaiters.wakeAll();
     this.groupCoordinator?.close();
     this.transactionCoordinator?.close();

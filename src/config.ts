@@ -83,6 +83,15 @@ export const limits = {
    * closed) this much later, which slows password guessing without holding anything but a timer.
    */
   saslFailedAuthenticationDelayMs: 100,
+  /**
+   * Keys one cleaning pass of the log cleaner maps (Kafka's log.cleaner.dedupe.buffer.size, 128 MiB there). Each costs
+   * ~100 bytes of heap; a log with more keys in its dirty part is cleaned in several passes.
+   */
+  cleanerOffsetMapKeysMax: 200_000,
+  /** Kafka's log.cleaner.backoff.ms: how often the log cleaner looks for compacted logs whose dirty ratio calls for a pass. */
+  cleanerIntervalMs: 15_000,
+  /** Bytes the log cleaner reads between yields to the event loop, so produce and fetch never wait long behind it. */
+  cleanerStepBytes: 256 * 1024,
   /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
   schemasCompactionRecordsMin: 10_000,
 } as const;
@@ -139,6 +148,8 @@ export interface Config {
   authorizer?: AuthorizerConfig | null;
   /** Listeners, TLS, SASL and HTTP auth (security/security-config.ts); absent: one PLAINTEXT listener, no auth. */
   security?: SecurityConfig;
+  /** How often the log cleaner looks for compacted partitions to clean; absent: limits.cleanerIntervalMs. */
+  logCleanerIntervalMs?: number;
 }
 
 /**
@@ -169,6 +180,7 @@ export const options: OptionSpec[] = [
   { flag: "--authorizer", env: "KGATE_AUTHORIZER", value: "acl|off", help: "check requests against ACLs (Kafka's authorizer.class.name); off allows everything", defaultText: "off" },
   { flag: "--super-users", env: "KGATE_SUPER_USERS", value: "User:A;User:B", help: "principals allowed everything when the authorizer is on (Kafka's super.users)", defaultText: "none" },
   { flag: "--allow-everyone-if-no-acl-found", env: "KGATE_ALLOW_EVERYONE_IF_NO_ACL_FOUND", value: "true|false", help: "a resource without any ACL is open to all (true) or to super users only (false)", defaultText: "false" },
+  { flag: "--log-cleaner-interval", env: "KGATE_LOG_CLEANER_INTERVAL_MS", value: "MS", help: "how often compacted topics are checked for a cleaning pass", defaultText: "15000" },
   { flag: "--log-level", env: "KGATE_LOG_LEVEL", value: "LEVEL", help: "debug, info, warn or error", defaultText: "info" },
   { flag: "--log-format", env: "KGATE_LOG_FORMAT", value: "text|json", help: "readable lines, or one JSON object per line", defaultText: "text" },
   { flag: "--connections-max", env: "KGATE_CONNECTIONS_MAX", value: "N", help: "connections accepted at once", defaultText: String(limits.connectionsMax) },
@@ -301,6 +313,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     registryListen: parseRegistryListen(given.get("--registry-listen"), listen),
     authorizer: parseAuthorizer(given),
     security,
+    logCleanerIntervalMs: parseInteger(given.get("--log-cleaner-interval") ?? String(limits.cleanerIntervalMs), "--log-cleaner-interval", 1, 2 ** 31 - 1),
   };
 }
 

@@ -24,7 +24,6 @@
 // v10 currentLeader/nodeEndpoints tagged fields (left at defaults: this node always leads).
 
 import type { Broker } from "../broker.ts";
-import { limits } from "../config.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../protocol/messages/00-produce.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
@@ -43,6 +42,8 @@ import { codecForCompressionType, type Codec } from "../compression/index.ts";
 import { StorageError, type AppendBatchInfo, type PartitionLog } from "../log/partition-log.ts";
 import { schemaRecordErrors } from "../registry/record-validation.ts";
 import { AclOperation, authorizeTopic, authorizeTransactionalId, autoCreationDenied } from "../security/authorize.ts";
+import { isCompactedTopic } from "../log/log-configs.ts";
+import { batchTooLargeError } from "../metadata/topic-configs.ts";
 import { NO_RESPONSE, type ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ProduceResponse>["responses"]>[number]["partitionResponses"]>[number];
@@ -133,15 +134,15 @@ function appendRecords(
   configs: ReadonlyMap<string, string>,
 ): PartitionResponse {
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, "no records");
-  if (records.length > limits.batchBytesMax) {
-    return failed(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${records.length} bytes exceeds ${limits.batchBytesMax}`);
-  }
+  const tooLarge = batchTooLargeError(configs, records.length);
+  if (tooLarge !== null) return failed(index, ErrorCode.MESSAGE_TOO_LARGE, tooLarge);
   const produced = producedBatch(records, apiVersion);
   if (!produced.ok) return failed(index, produced.errorCode, produced.message);
   let batch = produced.batch;
   const result = validateBatchForAppend(batch, {
     timestampType: logAppendTime ? TimestampType.logAppendTime : TimestampType.createTime,
     keepDecompressedRecords: targetCodec !== null,
+    keyRequired: isCompactedTopic(configs),
   });
   if (!result.ok) return failed(index, result.errorCode, result.message);
   // Schema validation (topic configs confluent.*.schema.validation): one bad record fails the whole batch.

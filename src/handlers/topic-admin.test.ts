@@ -79,7 +79,7 @@ test("partitions and topic configs change over the protocol and survive a restar
     // The new segment.bytes reaches the log: 3 produces of ~600 bytes roll segments.
     const producer = kafka.producer();
     await producer.connect();
-    for (let i = 0; i < 3; i++) await producer.send({ topic: "admin", acks: -1, messages: [{ partition: 0, value: Buffer.alloc(600, 1) }] });
+    for (let i = 0; i < 3; i++) await producer.send({ topic: "admin", acks: -1, messages: [{ partition: 0, key: `k${i}`, value: Buffer.alloc(600, 1) }] });
     await producer.disconnect();
     expect(readdirSync(join(dataDir, "admin-0")).filter((name) => name.endsWith(".log")).length).toBeGreaterThan(1);
     client.close();

@@ -2,6 +2,9 @@
 // First touch of fresh memory costs ~12 µs per 4 KiB page here (PERFORMANCE.md), so appends copy into large
 // reused slabs instead of allocating per batch, and the per-batch index holds numbers, not objects.
 
+import { limits } from "../config.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type CleanableState, type CompactionResult } from "./compaction.ts";
+import { topicLogConfigs, type LogConfigs } from "./log-configs.ts";
 import type {
   AppendBatchInfo,
   AppendResult,
@@ -137,9 +140,25 @@ interface Arena {
   readonly pooled: boolean;
 }
 
+const defaultLogConfigs = topicLogConfigs(new Map());
+
+/** A batch the cleaner produced, waiting for the swap: a view into an arena and its index fields. */
+interface CleanedEntry {
+  arena: Arena;
+  position: number;
+  length: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+  maxTimestampOffset: number;
+}
+
 /**
  * Retained batches occupy index slots [head, tail) of the parallel arrays below. Dropping batches moves head;
  * the arrays compact or double when tail reaches their capacity.
+ * Segments exist only as the active one's start: it rolls by segment.bytes and segment.ms as the file log's does,
+ * so that compaction (which never touches the active segment) behaves the same on both logs. Compaction replaces
+ * the batches [head, k) by the cleaned ones in slots [k − n, k) and moves head there: no later slot moves.
  */
 export class MemoryPartitionLog implements PartitionLog {
   private currentLogStartOffset = 0;
@@ -162,7 +181,21 @@ export class MemoryPartitionLog implements PartitionLog {
   /** The slab appends go to; kept even when all its batches were dropped, until it is full. */
   private currentArena: Arena | null = null;
 
-  constructor(private readonly slabPool: SlabPool = sharedSlabPool) {}
+  private activeSegmentBaseOffset = 0;
+  private activeSegmentBytes = 0;
+  private activeSegmentFirstAppendAtMs = -1;
+  /** Everything below it has been cleaned (compaction); a batch boundary. */
+  private firstDirtyOffset = 0;
+  /** The earliest delete horizon of a tombstone still kept, -1 when none. */
+  private deleteHorizonMs = -1;
+  /** Bumped whenever batches are dropped from the head: a cleaning pass running across it gives up. */
+  private generation = 0;
+  private compacting = false;
+
+  constructor(
+    private readonly slabPool: SlabPool = sharedSlabPool,
+    private readonly configs: () => LogConfigs = defaultLogConfigs,
+  ) {}
 
   get logStartOffset(): number {
     return this.currentLogStartOffset;
@@ -207,6 +240,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const baseOffset = this.currentLogEndOffset;
     const lastOffset = baseOffset + lastOffsetDelta;
     assert(Number.isSafeInteger(lastOffset + 1), "offsets stay safe integers");
+    this.maybeRoll(length);
 
     const arena = this.arenaFor(length);
     const position = arena.usedBytes;
@@ -228,9 +262,24 @@ export class MemoryPartitionLog implements PartitionLog {
     this.arenas[index] = arena;
 
     this.retainedBytes += length;
+    this.activeSegmentBytes += length;
     this.currentLogEndOffset = lastOffset + 1;
     this.assertOffsetInvariants();
     return { baseOffset };
+  }
+
+  /** Starts a new active segment when this batch would overflow segment.bytes or the active one is segment.ms old. */
+  private maybeRoll(batchBytes: number): void {
+    const nowMs = Date.now();
+    if (this.activeSegmentBytes > 0) {
+      const { segmentBytes, segmentMs } = this.configs();
+      const full = this.activeSegmentBytes + batchBytes > segmentBytes;
+      if (full || nowMs - this.activeSegmentFirstAppendAtMs >= segmentMs) {
+        this.activeSegmentBaseOffset = this.currentLogEndOffset;
+        this.activeSegmentBytes = 0;
+      }
+    }
+    if (this.activeSegmentBytes === 0) this.activeSegmentFirstAppendAtMs = nowMs;
   }
 
   read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
@@ -268,6 +317,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const nextLogStartOffset = Math.max(this.currentLogStartOffset, Math.min(offset, this.currentLogEndOffset));
     if (nextLogStartOffset === this.currentLogStartOffset) return;
     this.currentLogStartOffset = nextLogStartOffset;
+    this.generation++;
 
     let index = this.head;
     while (index < this.tail && this.lastOffsets[index]! < nextLogStartOffset) this.dropBatch(index++);
@@ -278,17 +328,15 @@ export class MemoryPartitionLog implements PartitionLog {
     } else {
       this.repairPrefixMaxTimestamps();
     }
-    assert(
-      this.head === this.tail ||
-        (this.baseOffsets[this.head]! <= nextLogStartOffset && this.lastOffsets[this.head]! >= nextLogStartOffset),
-      "the first retained batch holds the log start offset",
-    );
+    // Compaction may have removed the records at the start: the first batch ends at or after it, need not hold it.
+    assert(this.head === this.tail || this.lastOffsets[this.head]! >= nextLogStartOffset, "the first retained batch ends at or after the log start");
     this.assertOffsetInvariants();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.generation++;
     for (let index = this.head; index < this.tail; index++) this.dropBatch(index);
     this.head = 0;
     this.tail = 0;
@@ -296,6 +344,180 @@ export class MemoryPartitionLog implements PartitionLog {
     this.currentArena = null;
     if (arena !== null && arena.liveBatchCount === 0) this.slabPool.release(arena.bytes);
     assert(this.retainedBytes === 0, "close drops every batch");
+  }
+
+  compactionDue(nowMs: number): boolean {
+    const configs = this.configs();
+    if (!configs.compactPolicy || this.closed || this.compacting) return false;
+    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
+  }
+
+  /**
+   * Indexes of the first dirty batch and the first uncleanable one (the active segment's first, or an earlier one
+   * whose records are younger than min.compaction.lag.ms), and the bytes before and between them.
+   */
+  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
+    const dirtyIndex = Math.max(this.head, this.firstBatchStartingAtOrAfter(this.firstDirtyOffset));
+    let endIndex = Math.max(dirtyIndex, this.firstBatchStartingAtOrAfter(this.activeSegmentBaseOffset));
+    if (configs.minCompactionLagMs > 0) {
+      for (let index = dirtyIndex; index < endIndex; index++) {
+        if (this.maxTimestamps[index]! > nowMs - configs.minCompactionLagMs) {
+          endIndex = index;
+          break;
+        }
+      }
+    }
+    let cleanBytes = 0;
+    for (let index = this.head; index < dirtyIndex; index++) cleanBytes += this.lengths[index]!;
+    let dirtyBytes = 0;
+    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
+    for (let index = dirtyIndex; index < endIndex; index++) {
+      dirtyBytes += this.lengths[index]!;
+      const timestamp = this.maxTimestamps[index]!;
+      if (timestamp > 0 && timestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = timestamp;
+    }
+    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
+  }
+
+  async compact(nowMs: number): Promise<CompactionResult> {
+    const configs = this.configs();
+    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
+    if (!configs.compactPolicy || this.closed || this.compacting) return idle;
+    const range = this.cleanableRange(nowMs, configs);
+    if (range.endIndex <= this.head) return idle;
+    this.compacting = true;
+    const generation = this.generation;
+    const created: Arena[] = [];
+    try {
+      const changed = () => this.closed || this.generation !== generation;
+      // Pass 1: the offset map over the dirty batches, stopping at a batch boundary once it holds enough keys.
+      const map = new OffsetMap();
+      map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
+      const endOffset = range.endIndex < this.tail ? this.baseOffsets[range.endIndex]! : this.currentLogEndOffset;
+      let mappedUpTo = range.dirtyIndex < this.tail ? this.baseOffsets[range.dirtyIndex]! : endOffset;
+      let stepBytes = 0;
+      while (mappedUpTo < endOffset && map.size < limits.cleanerOffsetMapKeysMax) {
+        const index = this.firstBatchStartingAtOrAfter(mappedUpTo);
+        addToOffsetMap(map, this.batchView(index));
+        stepBytes += this.lengths[index]!;
+        mappedUpTo = index + 1 < this.tail ? this.baseOffsets[index + 1]! : this.currentLogEndOffset;
+        if (stepBytes >= limits.cleanerStepBytes) {
+          stepBytes = 0;
+          await yieldToEventLoop();
+          if (changed()) return idle;
+        }
+      }
+      const cleanEnd = Math.min(mappedUpTo, endOffset);
+
+      // Pass 2: every batch below cleanEnd, kept in place, rebuilt into new arenas, or dropped.
+      const entries: CleanedEntry[] = [];
+      let arena: Arena | null = null;
+      let horizonMs = -1;
+      let bytesBefore = 0;
+      let next = this.baseOffsets[this.head]!;
+      while (next < cleanEnd) {
+        const index = this.firstBatchStartingAtOrAfter(next);
+        const length = this.lengths[index]!;
+        const view = this.batchView(index);
+        bytesBefore += length;
+        const outcome = cleanBatch(view, { map, nowMs, deleteRetentionMs: configs.deleteRetentionMs });
+        if (outcome.kind === "keep") {
+          entries.push({
+            arena: this.arenas[index]!,
+            position: this.positions[index]!,
+            length,
+            baseOffset: this.baseOffsets[index]!,
+            lastOffset: this.lastOffsets[index]!,
+            maxTimestamp: this.maxTimestamps[index]!,
+            maxTimestampOffset: this.maxTimestampOffsets[index]!,
+          });
+        } else if (outcome.kind === "rewrite") {
+          const bytes = outcome.batch;
+          if (arena === null || arena.bytes.length - arena.usedBytes < bytes.length) {
+            arena = bytes.length > this.slabPool.slabBytes
+              ? { bytes: new Uint8Array(bytes.length), usedBytes: 0, liveBatchCount: 0, pooled: false }
+              : { bytes: this.slabPool.acquire(), usedBytes: 0, liveBatchCount: 0, pooled: true };
+            created.push(arena);
+          }
+          arena.bytes.set(bytes, arena.usedBytes);
+          const baseOffset = this.baseOffsets[index]!;
+          entries.push({
+            arena,
+            position: arena.usedBytes,
+            length: bytes.length,
+            baseOffset,
+            lastOffset: this.lastOffsets[index]!,
+            maxTimestamp: outcome.maxTimestamp,
+            maxTimestampOffset: baseOffset + outcome.maxTimestampOffsetDelta,
+          });
+          arena.usedBytes += bytes.length;
+        }
+        if ((outcome.kind === "keep" || outcome.kind === "rewrite") && outcome.deleteHorizonMs >= 0) {
+          horizonMs = horizonMs < 0 ? outcome.deleteHorizonMs : Math.min(horizonMs, outcome.deleteHorizonMs);
+        }
+        next = index + 1 < this.tail ? this.baseOffsets[index + 1]! : this.currentLogEndOffset;
+        stepBytes += length;
+        if (stepBytes >= limits.cleanerStepBytes) {
+          stepBytes = 0;
+          await yieldToEventLoop();
+          if (changed()) return idle;
+        }
+      }
+      if (changed()) return idle;
+      const bytesAfter = this.swapCleaned(entries, cleanEnd);
+      created.length = 0;
+      this.firstDirtyOffset = cleanEnd;
+      this.deleteHorizonMs = horizonMs;
+      return { cleaned: true, bytesBefore, bytesAfter, cleanedUpTo: cleanEnd };
+    } finally {
+      this.compacting = false;
+      // Abandoned: arenas made for the pass hold no retained batch.
+      for (const arena of created) if (arena.pooled) this.slabPool.release(arena.bytes);
+    }
+  }
+
+  /** Replaces the batches below cleanEnd by `entries` (synchronous: readers see all old or all new). */
+  private swapCleaned(entries: CleanedEntry[], cleanEnd: number): number {
+    const endIndex = this.firstBatchStartingAtOrAfter(cleanEnd);
+    assert(entries.length <= endIndex - this.head, "cleaning never adds batches");
+    // Count the new references first, so an arena both dropped and kept is not released in between.
+    for (const entry of entries) entry.arena.liveBatchCount++;
+    for (let index = this.head; index < endIndex; index++) this.dropBatch(index);
+    const first = endIndex - entries.length;
+    let bytesAfter = 0;
+    for (let at = 0; at < entries.length; at++) {
+      const entry = entries[at]!;
+      const index = first + at;
+      this.baseOffsets[index] = entry.baseOffset;
+      this.lastOffsets[index] = entry.lastOffset;
+      this.maxTimestamps[index] = entry.maxTimestamp;
+      this.maxTimestampOffsets[index] = entry.maxTimestampOffset;
+      this.positions[index] = entry.position;
+      this.lengths[index] = entry.length;
+      this.arenas[index] = entry.arena;
+      this.retainedBytes += entry.length;
+      bytesAfter += entry.length;
+    }
+    this.head = first;
+    let runningMax = Number.NEGATIVE_INFINITY;
+    for (let index = this.head; index < this.tail; index++) {
+      runningMax = Math.max(runningMax, this.maxTimestamps[index]!);
+      this.prefixMaxTimestamps[index] = runningMax;
+    }
+    this.assertOffsetInvariants();
+    return bytesAfter;
+  }
+
+  /** First retained batch whose base offset ≥ offset (tail when none). */
+  private firstBatchStartingAtOrAfter(offset: number): number {
+    let low = this.head;
+    let high = this.tail;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.baseOffsets[middle]! < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** The arena a batch of `length` bytes is copied into: the current slab, a new slab, or its own buffer. */

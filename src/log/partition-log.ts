@@ -1,6 +1,8 @@
 // The small interface every partition store implements (in-memory now, file segments later).
 // Offsets are plain numbers: Number.isSafeInteger is asserted where a bigint from the wire converts.
 
+import type { CompactionResult } from "./compaction.ts";
+
 /** What the broker learned about a batch while validating it; the log needs no record decoding. */
 export interface AppendBatchInfo {
   /** Records in the batch minus one, i.e. the batch's lastOffsetDelta. */
@@ -93,6 +95,18 @@ export interface PartitionLog {
    * as they get (the memory log).
    */
   sync?(): Promise<void> | null;
+
+  /**
+   * Key compaction (cleanup.policy=compact, src/log/compaction.ts): whether a cleaning pass is due (the dirty ratio
+   * reached min.cleanable.dirty.ratio, or a tombstone's delete horizon passed). False for other topics.
+   */
+  compactionDue?(nowMs: number): boolean;
+  /**
+   * One cleaning pass, in steps with the event loop free between them; reads and appends go on meanwhile and see
+   * either the old batches or the cleaned ones. Abandoned (cleaned: false) when the log is closed or its start moves
+   * during the pass. Never touches the active segment.
+   */
+  compact?(nowMs: number): Promise<CompactionResult>;
 
   /** Releases everything the log holds: shutdown for a durable log, topic deletion for the memory log. */
   close(): void;

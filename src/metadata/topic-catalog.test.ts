@@ -66,6 +66,8 @@ test("the catalog is written before create returns, and a damaged catalog stops 
   const broker = openBroker(dataDir);
   broker.topics.create("orders", 1);
   // No close (a crash): the catalog already names the topic.
+  broker.logCleaner.stop();
+  broker.fileLogs!.abandon();
   const catalog = JSON.parse(readFileSync(join(dataDir, TOPIC_CATALOG_FILE), "utf8"));
   expect(catalog.topics.map((topic: { name: string }) => topic.name)).toEqual(["orders"]);
   const again = openBroker(dataDir);

@@ -1,5 +1,7 @@
 // Kafka's topic-level configs this node accepts, with their defaults and a check of each value.
 
+import { limits } from "../config.ts";
+
 const LONG_MAX = "9223372036854775807";
 
 type Check = (value: string) => boolean;
@@ -10,6 +12,7 @@ const ratio: Check = (value) => /^\d*\.?\d+$/.test(value) && Number(value) >= 0 
 const any: Check = () => true;
 /** Confluent's strategy class names, or their simple names. */
 const subjectNameStrategy: Check = (value) => /^(io\.confluent\.kafka\.serializers\.subject\.)?(TopicNameStrategy|RecordNameStrategy|TopicRecordNameStrategy)$/.test(value);
+const nonNegative: Check = (value) => integer(value) && Number(value) >= 0;
 
 export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string; check: Check }> = new Map([
   ["cleanup.policy", { defaultValue: "delete", check: (v) => v.split(",").every((p) => ["delete", "compact"].includes(p.trim())) }],
@@ -30,7 +33,8 @@ export const topicConfigDefinitions: ReadonlyMap<string, { defaultValue: string;
   ["local.retention.bytes", { defaultValue: "-2", check: integer }],
   ["local.retention.ms", { defaultValue: "-2", check: integer }],
   ["max.compaction.lag.ms", { defaultValue: LONG_MAX, check: integer }],
-  ["max.message.bytes", { defaultValue: "1048588", check: integer }],
+  // The broker-wide default is Kafka's message.max.bytes (limits.batchBytesMax); Produce enforces it per topic.
+  ["max.message.bytes", { defaultValue: String(limits.batchBytesMax), check: nonNegative }],
   ["message.timestamp.after.max.ms", { defaultValue: "3600000", check: integer }],
   ["message.timestamp.before.max.ms", { defaultValue: LONG_MAX, check: integer }],
   ["message.timestamp.type", { defaultValue: "CreateTime", check: oneOf("CreateTime", "LogAppendTime") }],
@@ -56,6 +60,16 @@ export function checkTopicConfigs(configs: Iterable<[string, string | null]>): s
     if (value !== null && !definition.check(value)) return `Invalid value ${value} for configuration ${name}`;
   }
   return null;
+}
+
+/**
+ * Produce's size check (Kafka's UnifiedLog: RecordTooLargeException → MESSAGE_TOO_LARGE): null when a record batch of
+ * `batchBytes` fits the topic's max.message.bytes, else the error message.
+ */
+export function batchTooLargeError(configs: ReadonlyMap<string, string>, batchBytes: number): string | null {
+  const configured = Number(configs.get("max.message.bytes"));
+  const max = configs.has("max.message.bytes") && Number.isSafeInteger(configured) && configured >= 0 ? configured : limits.batchBytesMax;
+  return batchBytes > max ? `record batch of ${batchBytes} bytes is larger than the topic's max.message.bytes (${max})` : null;
 }
 
 /** Kafka's ConfigResource.Type values this node knows. */

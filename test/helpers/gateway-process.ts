@@ -71,7 +71,11 @@ export async function startGatewayProcess(
       if (child.exitCode === null) {
         child.kill("SIGTERM");
         const exited = await Promise.race([child.exited, Bun.sleep(5_000).then(() => null)]);
-        if (exited === null) child.kill(9);
+        if (exited === null) {
+          child.kill(9);
+          // The data folder's lock is released only once the process is gone: a restart must not race it.
+          await child.exited;
+        }
       }
     },
   };

@@ -8,13 +8,14 @@ import { existsSync, fdatasync, mkdirSync, readdirSync, unlinkSync } from "node:
 import { dirname, join, resolve } from "node:path";
 import type { FlushPolicy } from "../../config.ts";
 import type { PartitionLogContext } from "../../metadata/topic-store.ts";
-import { topicConfigDefinitions } from "../../metadata/topic-configs.ts";
+import { topicLogConfigs } from "../log-configs.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { SlabPool } from "../memory-log.ts";
 import { fsyncDirectory, recordDurability, writeFileAtomic } from "./file-io.ts";
-import { FilePartitionLog, type FileLogConfigs } from "./file-log.ts";
+import { FilePartitionLog } from "./file-log.ts";
 import { ReadBuffers } from "./read-buffers.ts";
+import { DataDirLock, LOCK_FILE } from "./data-dir-lock.ts";
 
 /** Kafka's `.kafka_cleanshutdown`: present only while nothing is open; its absence at start means recover. */
 export const CLEAN_SHUTDOWN_FILE = ".kgate_cleanshutdown";
@@ -53,18 +54,22 @@ export class FileLogStore {
   private closed = false;
   /** Told how long each fdatasync of a round took, in seconds (the fsync latency metric). */
   syncObserver: ((seconds: number) => void) | null = null;
+  private readonly lock: DataDirLock;
 
   constructor(
     readonly dataDir: string,
     readonly flush: FlushPolicy,
+    { retentionCheckIntervalMs = RETENTION_CHECK_INTERVAL_MS }: { retentionCheckIntervalMs?: number } = {},
   ) {
     const exists = existsSync(dataDir);
-    const isNew = !exists || readdirSync(dataDir).length === 0;
+    const isNew = !exists || readdirSync(dataDir).filter((name) => name !== LOCK_FILE).length === 0;
     if (!exists) {
       mkdirSync(dataDir, { recursive: true });
       recordDurability("create", dataDir);
       fsyncDirectory(dirname(resolve(dataDir)));
     }
+    // Before anything is read or changed: a second process must not touch the first one's files (not even the marker).
+    this.lock = DataDirLock.acquire(dataDir);
     const marker = join(dataDir, CLEAN_SHUTDOWN_FILE);
     const clean = existsSync(marker);
     this.recovering = !isNew && !clean;
@@ -72,7 +77,7 @@ export class FileLogStore {
       unlinkSync(marker);
       fsyncDirectory(dataDir);
     }
-    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), RETENTION_CHECK_INTERVAL_MS);
+    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), retentionCheckIntervalMs);
     this.retentionTimer.unref();
     if (flush.mode === "interval") {
       this.intervalTimer = setInterval(() => this.scheduleRound(), flush.intervalMs);
@@ -153,6 +158,22 @@ export class FileLogStore {
     for (const waiter of this.nextRoundWaiters.splice(0)) waiter.resolve();
     for (const waiter of this.runningRoundWaiters.splice(0)) waiter.resolve();
     writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), "");
+    this.lock.release();
+  }
+
+  /**
+   * What a kill -9 leaves, for in-process tests: timers stopped, descriptors and the folder lock released, nothing
+   * synced and no clean-shutdown marker. The store is unusable afterwards.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    clearInterval(this.retentionTimer);
+    for (const partitionLog of this.logs) partitionLog.abandon();
+    this.logs.clear();
+    this.dirty.clear();
+    this.lock.release();
   }
 
   private scheduleRound(): void {
@@ -205,36 +226,4 @@ export class FileLogStore {
       });
     }
   }
-}
-
-/** Reads the log's settings from a topic's configs (live), falling back to the broker-wide defaults. */
-function topicLogConfigs(configs: ReadonlyMap<string, string>): () => FileLogConfigs {
-  const defaultOf = (name: string) => Number(topicConfigDefinitions.get(name)!.defaultValue);
-  const positive = (name: string): number => {
-    const value = Number(configs.get(name) ?? defaultOf(name));
-    return Number.isFinite(value) && value > 0 ? value : defaultOf(name);
-  };
-  const limit = (name: string): number => {
-    const value = Number(configs.get(name) ?? defaultOf(name));
-    return Number.isFinite(value) ? value : defaultOf(name);
-  };
-  const names = ["segment.bytes", "segment.ms", "index.interval.bytes", "retention.ms", "retention.bytes", "cleanup.policy"];
-  let cached: FileLogConfigs | null = null;
-  let cachedKey = "";
-  // Parsed again only when one of the values changed (AlterConfigs applies to the next append).
-  return () => {
-    let key = "";
-    for (const name of names) key += (configs.get(name) ?? "") + "\u0000";
-    if (cached !== null && key === cachedKey) return cached;
-    cachedKey = key;
-    cached = {
-      segmentBytes: positive("segment.bytes"),
-      segmentMs: positive("segment.ms"),
-      indexIntervalBytes: positive("index.interval.bytes"),
-      retentionMs: limit("retention.ms"),
-      retentionBytes: limit("retention.bytes"),
-      deletePolicy: (configs.get("cleanup.policy") ?? "delete").split(",").some((policy) => policy.trim() === "delete"),
-    };
-    return cached;
-  };
 }

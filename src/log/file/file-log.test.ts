@@ -16,7 +16,10 @@ function decodeRecords(batch: Uint8Array) {
 }
 
 const directories: string[] = [];
+const openedStores: FileLogStore[] = [];
 afterEach(() => {
+  // A store a test left open would keep its retention timer running after its folder is gone (see the last test).
+  for (const store of openedStores.splice(0)) store.abandon();
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
   setLogSink((line) => process.stderr.write(line + "\n"));
   setLogLevel("error");
@@ -47,6 +50,7 @@ function openLog(
   { configs = new Map<string, string>(), topicId = randomUuid(), flush = { mode: "always" } as FlushPolicy } = {},
 ): Opened {
   const store = new FileLogStore(dataDir, flush);
+  openedStores.push(store);
   const log = store.createLog("orders", 0, { topicId, configs });
   return { store, log, topicId };
 }
@@ -196,6 +200,7 @@ describe("file partition log", () => {
     const first = openLog(dataDir);
     for (let i = 0; i < 5; i++) appendRecords(first.log, `r${i}`, 2);
     // kill -9: no close(), no marker. Then half a batch lands at the end.
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const whole = readFileSync(segmentPath);
     const lastBatchLength = whole.length / 5;
@@ -218,6 +223,7 @@ describe("file partition log", () => {
     const dataDir = temporaryDirectory();
     const first = openLog(dataDir);
     for (let i = 0; i < 3; i++) appendRecords(first.log, `r${i}`, 1);
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const bytes = readFileSync(segmentPath);
     bytes[bytes.length - 2] ^= 0xff;
@@ -233,6 +239,7 @@ describe("file partition log", () => {
     const dataDir = temporaryDirectory();
     const first = openLog(dataDir);
     for (let i = 0; i < 3; i++) appendRecords(first.log, `r${i}`, 2);
+    first.store.abandon();
     const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
     const bytes = readFileSync(segmentPath);
     const batchLength = bytes.length / 3;
@@ -298,6 +305,7 @@ describe("file partition log", () => {
     const first = openLog(dataDir, { configs });
     for (let i = 0; i < 30; i++) appendRecords(first.log, `r${i}`, 1);
     // No close: the marker is missing. Truncate an index to garbage length to show it is not trusted.
+    first.store.abandon();
     truncateSync(join(dataDir, "orders-0", "00000000000000000000.index"), 3);
     const second = openLog(dataDir, { configs, topicId: first.topicId });
     expect(second.store.recovering).toBe(true);
@@ -400,5 +408,35 @@ describe("file partition log", () => {
     second.log.delete!();
     expect(existsSync(join(dataDir, "orders-0"))).toBe(false);
     second.store.close();
+  });
+
+  test("a store left open keeps running retention after its folder is gone; abandon() and close() stop it", async () => {
+    // Regression: the kill -9 tests above left their first store open, and afterEach deleted the folder under it: its
+    // 30 s retention timer then logged "retention failed … ENOENT" in whatever test file ran later in the same
+    // process. They now abandon() it (what a kill -9 leaves, timers included), and afterEach abandons any store a
+    // test forgets. Here with a 5 ms timer: first the symptom, then the cure.
+    const lines = captureLogLines();
+    for (const stop of ["abandon", "close"] as const) {
+      const dataDir = temporaryDirectory();
+      const store = new FileLogStore(dataDir, { mode: "always" }, { retentionCheckIntervalMs: 5 });
+      openedStores.push(store);
+      const log = store.createLog("orders", 0, { topicId: randomUuid(), configs: new Map([["retention.ms", "1"], ["segment.bytes", "1"]]) });
+      appendRecords(log, "old", 1, 1);
+      appendRecords(log, "old", 1, 2);
+      await Bun.sleep(30);
+      expect(log.logStartOffset).toBe(1);
+      if (stop === "abandon") {
+        // Left open while its folder goes: the timer fails on the missing files.
+        appendRecords(log, "old", 1, 3);
+        rmSync(dataDir, { recursive: true, force: true });
+        await Bun.sleep(30);
+        expect(lines.some((line) => line.includes("retention failed") && line.includes("ENOENT"))).toBe(true);
+      }
+      store[stop]();
+      rmSync(dataDir, { recursive: true, force: true });
+      lines.length = 0;
+      await Bun.sleep(30);
+      expect(lines.filter((line) => line.includes("retention failed"))).toEqual([]);
+    }
   });
 });

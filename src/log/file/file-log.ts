@@ -7,19 +7,25 @@
 // by a deleted topic is never mistaken for a new topic of the same name) and `log-start-offset` (decimal; written
 // atomically when DeleteRecords or retention moves the start).
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { findOffsetForTimestamp } from "../../protocol/records/record-batch.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTimestamp, type PartitionLog, type ReadResult } from "../partition-log.ts";
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
 import type { FileLogStore } from "./file-log-store.ts";
+import { limits } from "../../config.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type CleanableState, type CompactionResult } from "../compaction.ts";
+import type { LogConfigs } from "../log-configs.ts";
+import { CleanedSegmentWriter, forEachStoredBatch, reachedSwapStep, recoverCleanerFiles } from "./segment-cleaning.ts";
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_POSITION,
+  LOG_FILE_SUFFIX,
   LOG_OVERHEAD,
   Segment,
+  segmentFileName,
   batchCrcValid,
   parseSegmentFileName,
   readHeader,
@@ -30,6 +36,8 @@ import {
 
 const PARTITION_METADATA_FILE = "partition.metadata";
 const LOG_START_OFFSET_FILE = "log-start-offset";
+/** Kafka's cleaner-offset-checkpoint, per partition: "<first dirty offset> <earliest tombstone delete horizon or -1>". */
+const CLEANER_CHECKPOINT_FILE = "cleaner-checkpoint";
 const MAGIC_POSITION = 16;
 const MAGIC_V2 = 2;
 const LAST_OFFSET_DELTA_POSITION = 23;
@@ -45,17 +53,7 @@ function assert(condition: boolean, message: string): asserts condition {
 }
 
 /** The topic configs a log reads (live: AlterConfigs changes apply to the next append). */
-export interface FileLogConfigs {
-  readonly segmentBytes: number;
-  readonly segmentMs: number;
-  readonly indexIntervalBytes: number;
-  /** -1: no time limit. */
-  readonly retentionMs: number;
-  /** -1: no size limit. */
-  readonly retentionBytes: number;
-  /** cleanup.policy includes `delete` (retention applies). */
-  readonly deletePolicy: boolean;
-}
+export type FileLogConfigs = LogConfigs;
 
 function emptyRead(): ReadResult {
   return { batches: [], bytes: 0 };
@@ -71,6 +69,15 @@ export class FilePartitionLog implements PartitionLog {
   unsynced = false;
   /** Where the previous read ended, so a consumer reading on skips the index walk. */
   private readonly hint = { offset: -1, segment: null as Segment | null, position: 0 };
+  /** Everything below it has been cleaned (compaction); persisted in the cleaner checkpoint. */
+  private firstDirtyOffset: number;
+  /** The earliest delete horizon of a tombstone still kept, -1 when none. */
+  private deleteHorizonMs: number;
+  /** Bumped whenever segments are dropped or the log closes: a cleaning pass running across it gives up. */
+  private generation = 0;
+  private compacting = false;
+  /** The cleaned segment being written, removed by close() when a pass is cut short. */
+  private cleaningOutput: CleanedSegmentWriter | null = null;
 
   private constructor(
     private readonly store: FileLogStore,
@@ -82,6 +89,9 @@ export class FilePartitionLog implements PartitionLog {
     assert(segments.length > 0, "a log has an active segment");
     this.segments = segments;
     this.currentLogStartOffset = logStartOffset;
+    const checkpoint = readCleanerCheckpoint(directory);
+    this.firstDirtyOffset = checkpoint.firstDirtyOffset;
+    this.deleteHorizonMs = checkpoint.deleteHorizonMs;
   }
 
   /** A new, empty partition folder (an existing one is replaced); durable before it returns. */
@@ -116,6 +126,9 @@ export class FilePartitionLog implements PartitionLog {
    * Cut tails, corrupt batches and rebuilt indexes are logged.
    */
   static open(store: FileLogStore, directory: string, configs: () => FileLogConfigs, checkAll: boolean): FilePartitionLog {
+    const cleaner = recoverCleanerFiles(directory);
+    if (cleaner.discarded.length > 0) log.warn("discarded a cleaned segment a stopped compaction left unfinished", { directory, files: cleaner.discarded });
+    if (cleaner.completed.length > 0) log.warn("completed a segment swap a stopped compaction left half done", { directory, files: cleaner.completed });
     const baseOffsets = readdirSync(directory)
       .map(parseSegmentFileName)
       .filter((baseOffset): baseOffset is number => baseOffset !== null)
@@ -296,6 +309,7 @@ export class FilePartitionLog implements PartitionLog {
     let dropped = 0;
     while (dropped < this.segments.length - 1 && this.segments[dropped]!.nextOffset <= next) dropped++;
     if (dropped === 0) return;
+    this.generation++;
     for (const segment of this.segments.splice(0, dropped)) {
       if (this.hint.segment === segment) this.hint.segment = null;
       segment.delete();
@@ -335,18 +349,192 @@ export class FilePartitionLog implements PartitionLog {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.generation++;
+    this.cleaningOutput?.discard();
     for (const segment of this.segments) segment.close();
+  }
+
+  /** FileLogStore.abandon: descriptors closed without syncing (a simulated kill -9). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation++;
+    this.cleaningOutput?.close();
+    for (const segment of this.segments) segment.abandon();
   }
 
   /** Topic deletion: closes the files and removes the folder. */
   delete(): void {
     if (!this.closed) {
       this.closed = true;
+      this.generation++;
+      this.cleaningOutput?.discard();
       for (const segment of this.segments) segment.delete();
     }
     rmSync(this.directory, { recursive: true, force: true });
     fsyncDirectory(dirname(this.directory));
     this.store.forget(this);
+  }
+
+  compactionDue(nowMs: number): boolean {
+    const configs = this.configs();
+    if (!configs.compactPolicy || this.closed || this.compacting) return false;
+    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
+  }
+
+  /**
+   * Segment indexes: the first dirty one, and the first uncleanable one (the active segment, or an earlier one
+   * holding records younger than min.compaction.lag.ms), with the bytes before and between them (Kafka's
+   * LogCleanerManager.cleanableOffsets and its dirty ratio).
+   */
+  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
+    const firstDirty = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
+    const active = this.segments.length - 1;
+    let dirtyIndex = 0;
+    while (dirtyIndex < active && this.segments[dirtyIndex]!.nextOffset <= firstDirty && this.segments[dirtyIndex + 1]!.baseOffset <= firstDirty) {
+      dirtyIndex++;
+    }
+    let endIndex = active;
+    if (configs.minCompactionLagMs > 0) {
+      for (let index = dirtyIndex; index < active; index++) {
+        if (this.segments[index]!.maxTimestamp > nowMs - configs.minCompactionLagMs) {
+          endIndex = index;
+          break;
+        }
+      }
+    }
+    endIndex = Math.max(endIndex, dirtyIndex);
+    let cleanBytes = 0;
+    for (let index = 0; index < dirtyIndex; index++) cleanBytes += this.segments[index]!.sizeBytes;
+    let dirtyBytes = 0;
+    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
+    for (let index = dirtyIndex; index < endIndex; index++) {
+      const segment = this.segments[index]!;
+      dirtyBytes += segment.sizeBytes;
+      if (segment.maxTimestamp > 0 && segment.maxTimestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = segment.maxTimestamp;
+    }
+    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
+  }
+
+  async compact(nowMs: number): Promise<CompactionResult> {
+    const configs = this.configs();
+    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
+    if (!configs.compactPolicy || this.closed || this.compacting) return idle;
+    const range = this.cleanableRange(nowMs, configs);
+    if (range.endIndex === 0) return idle;
+    this.compacting = true;
+    try {
+      return await this.runCleaningPass(nowMs, configs, range);
+    } catch (error) {
+      // close() pulls the output file from under a pass (its fdatasync may then fail): that is no failure.
+      if (this.closed) return idle;
+      throw error;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  private async runCleaningPass(nowMs: number, configs: LogConfigs, range: { dirtyIndex: number; endIndex: number }): Promise<CompactionResult> {
+    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
+    const generation = this.generation;
+    const changed = () => this.closed || this.generation !== generation;
+    const partition = basename(this.directory);
+
+    // Pass 1: map the dirty segments' keys, a whole segment at a time, until the map is full.
+    const map = new OffsetMap();
+    map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
+    let cleanEndIndex = range.dirtyIndex;
+    while (cleanEndIndex < range.endIndex && (cleanEndIndex === range.dirtyIndex || map.size < limits.cleanerOffsetMapKeysMax)) {
+      const segment = this.segments[cleanEndIndex]!;
+      const finished = await forEachStoredBatch(segment.logFd, segment.sizeBytes, segment.corruptPositions, (batch) => addToOffsetMap(map, batch), changed);
+      if (!finished || changed()) return idle;
+      cleanEndIndex++;
+    }
+    const cleanEnd = this.segments[cleanEndIndex]!.baseOffset;
+
+    // Pass 2: the segments below cleanEnd, in groups that fit one segment, each cleaned and swapped in.
+    const groups: Segment[][] = [];
+    const sizeLimit = Math.min(configs.segmentBytes, SEGMENT_BYTES_MAX);
+    for (let index = 0; index < cleanEndIndex; index++) {
+      const segment = this.segments[index]!;
+      const group = groups[groups.length - 1];
+      const groupBytes = group?.reduce((total, member) => total + member.sizeBytes, 0) ?? 0;
+      // Relative offsets in the index are int32, like Kafka's.
+      const fits = group !== undefined && groupBytes + segment.sizeBytes <= sizeLimit && segment.nextOffset - group[0]!.baseOffset < 2 ** 31;
+      if (fits) group.push(segment);
+      else groups.push([segment]);
+    }
+    let bytesBefore = 0;
+    let bytesAfter = 0;
+    let horizonMs = -1;
+    for (const group of groups) {
+      const next = this.segments[this.segments.indexOf(group[group.length - 1]!) + 1]!;
+      const output = new CleanedSegmentWriter(this.directory, group[0]!.baseOffset, next.baseOffset, configs.indexIntervalBytes);
+      this.cleaningOutput = output;
+      let unchanged = group.length === 1;
+      let groupHorizonMs = -1;
+      try {
+        for (const segment of group) {
+          bytesBefore += segment.sizeBytes;
+          const finished = await forEachStoredBatch(
+            segment.logFd,
+            segment.sizeBytes,
+            segment.corruptPositions,
+            (batch, position) => {
+              const header = readHeader(batch, 0);
+              const outcome = cleanBatch(batch, { map, nowMs, deleteRetentionMs: configs.deleteRetentionMs });
+              if (outcome.kind === "corrupt") {
+                log.error("compaction left out a corrupt batch", { partition, segment: segment.baseOffset, position, bytes: batch.length });
+              }
+              if (outcome.kind !== "keep") unchanged = false;
+              if (outcome.kind === "keep") output.append(batch, header.baseOffset, header.lastOffset, header.maxTimestamp);
+              if (outcome.kind === "rewrite") output.append(outcome.batch, header.baseOffset, header.lastOffset, outcome.maxTimestamp);
+              if ((outcome.kind === "keep" || outcome.kind === "rewrite") && outcome.deleteHorizonMs >= 0) {
+                groupHorizonMs = groupHorizonMs < 0 ? outcome.deleteHorizonMs : Math.min(groupHorizonMs, outcome.deleteHorizonMs);
+              }
+            },
+            changed,
+          );
+          if (!finished || changed()) return idle;
+        }
+        if (groupHorizonMs >= 0) horizonMs = horizonMs < 0 ? groupHorizonMs : Math.min(horizonMs, groupHorizonMs);
+        if (unchanged) {
+          bytesAfter += output.summary.sizeBytes;
+          continue;
+        }
+        await output.finish();
+        if (changed()) return idle;
+        this.swapIn(output, group);
+        bytesAfter += output.summary.sizeBytes;
+      } finally {
+        if (this.cleaningOutput === output) this.cleaningOutput = null;
+        output.discard();
+      }
+    }
+    this.firstDirtyOffset = cleanEnd;
+    this.deleteHorizonMs = horizonMs;
+    writeFileAtomic(join(this.directory, CLEANER_CHECKPOINT_FILE), `${cleanEnd} ${horizonMs}\n`);
+    return { cleaned: true, bytesBefore, bytesAfter, cleanedUpTo: cleanEnd };
+  }
+
+  /** Steps 2–4 of the swap (segment-cleaning.ts), synchronous: reads see the old segments or the new one. */
+  private swapIn(output: CleanedSegmentWriter, group: Segment[]): void {
+    const first = this.segments.indexOf(group[0]!);
+    assert(first >= 0 && group.every((segment, at) => this.segments[first + at] === segment), "the cleaned segments are still in place");
+    const swapPath = output.commitToSwap();
+    for (const segment of group) {
+      if (this.hint.segment === segment) this.hint.segment = null;
+      segment.delete();
+    }
+    fsyncDirectory(this.directory);
+    reachedSwapStep("old-deleted");
+    const target = join(this.directory, segmentFileName(output.baseOffset, LOG_FILE_SUFFIX));
+    renameSync(swapPath, target);
+    recordDurability("rename", swapPath, resolve(target));
+    const segment = Segment.adoptCleaned(this.directory, output.baseOffset, output.summary);
+    fsyncDirectory(this.directory);
+    this.segments.splice(first, group.length, segment);
+    reachedSwapStep("swap-completed");
   }
 
   private maybeRoll(batchBytes: number): void {
@@ -505,6 +693,17 @@ export class FilePartitionLog implements PartitionLog {
     });
     return offset;
   }
+}
+
+function readCleanerCheckpoint(directory: string): { firstDirtyOffset: number; deleteHorizonMs: number } {
+  try {
+    const [firstDirty, horizon] = readFileSync(join(directory, CLEANER_CHECKPOINT_FILE), "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isSafeInteger(firstDirty) && firstDirty! >= 0 && Number.isSafeInteger(horizon)) {
+      return { firstDirtyOffset: firstDirty!, deleteHorizonMs: horizon! };
+    }
+  } catch {}
+  // None (never cleaned) or unreadable: everything counts as dirty, which only costs one extra pass.
+  return { firstDirtyOffset: 0, deleteHorizonMs: -1 };
 }
 
 function readLogStartOffset(directory: string): number | null {

@@ -14,6 +14,7 @@ import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileS
 import { join } from "node:path";
 import { crc32cRange } from "../../protocol/records/crc32c.ts";
 import { readExactly, recordDurability, writeAll } from "./file-io.ts";
+import type { CleanedSegmentSummary } from "./segment-cleaning.ts";
 
 /** Kafka names segment files by base offset, zero-padded to 20 digits (the width of Long.MAX_VALUE). */
 const SEGMENT_NAME_DIGITS = 20;
@@ -228,6 +229,22 @@ export class Segment {
     return segment;
   }
 
+  /**
+   * A cleaned segment just renamed to `<baseOffset>.log` (segment-cleaning.ts): takes its size, offsets and index
+   * from what the cleaner wrote instead of reading it again, writes its index files and seals it.
+   */
+  static adoptCleaned(directory: string, baseOffset: number, summary: CleanedSegmentSummary): Segment {
+    const segment = Segment.openFiles(directory, baseOffset, "w+");
+    segment.sizeBytes = summary.sizeBytes;
+    segment.nextOffset = summary.nextOffset;
+    segment.maxTimestamp = summary.maxTimestamp;
+    segment.firstAppendAtMs = Date.now();
+    for (const entry of summary.indexEntries) segment.addIndexEntry(entry.relativeOffset, entry.position, entry.maxTimestampBefore, false);
+    segment.rewriteIndexes();
+    segment.closeIndexes();
+    return segment;
+  }
+
   get logPath(): string {
     return join(this.directory, segmentFileName(this.baseOffset, LOG_FILE_SUFFIX));
   }
@@ -381,6 +398,11 @@ export class Segment {
         unlinkSync(join(this.directory, segmentFileName(this.baseOffset, suffix)));
       } catch {}
     }
+  }
+
+  /** Closes the descriptors without syncing anything (a simulated kill -9 in tests). */
+  abandon(): void {
+    this.closeDescriptors();
   }
 
   markCorrupt(position: number): void {

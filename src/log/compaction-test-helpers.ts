@@ -1,0 +1,96 @@
+// Helpers the compaction tests of both logs share: keyed batches appended as Produce would, and reading back every
+// record with its offset.
+
+import { batchRecordsSection, buildRecordBatch, decodeRecords, readBatchHeader, validateBatchForAppend, type Compression } from "../protocol/records/record-batch.ts";
+import type { PartitionLog } from "./partition-log.ts";
+
+export interface KeyedRecord {
+  key: string | null;
+  value: string | null;
+  timestamp?: number;
+}
+
+export interface AppendOptions {
+  compression?: Compression;
+  producerId?: number;
+  baseSequence?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Appends the records as one batch (validated as Produce does); returns its base offset. */
+export function appendKeyed(log: PartitionLog, records: KeyedRecord[], options: AppendOptions = {}): number {
+  const batch = buildRecordBatch({
+    records: records.map((record) => ({
+      key: record.key === null ? null : encoder.encode(record.key),
+      value: record.value === null ? null : encoder.encode(record.value),
+      timestamp: record.timestamp ?? 1_000,
+    })),
+    compression: options.compression,
+    producerId: options.producerId,
+    producerEpoch: options.producerId === undefined ? undefined : 0,
+    baseSequence: options.baseSequence,
+  });
+  const validated = validateBatchForAppend(batch);
+  if (!validated.ok) throw new Error(validated.message);
+  return log.append(batch, validated.info).baseOffset;
+}
+
+export interface ReadRecord {
+  offset: number;
+  key: string | null;
+  value: string | null;
+  timestamp: number;
+}
+
+/** Every record from the log start on, following reads across batches (and gaps). */
+export function readAll(log: PartitionLog): ReadRecord[] {
+  const out: ReadRecord[] = [];
+  let next = log.logStartOffset;
+  while (next < log.logEndOffset) {
+    const read = log.read(next, 1 << 20, true);
+    if (read.batches.length === 0) break;
+    for (const batch of read.batches) {
+      const header = readBatchHeader(batch);
+      const section = batchRecordsSection(batch);
+      if (!section.ok) throw new Error("stored batch does not decompress");
+      const records = header.compression === 0 ? decodeRecords(batch) : decodeRecords(batch, section.data);
+      for (const record of records) {
+        const offset = header.baseOffset + record.offsetDelta;
+        if (offset < next) continue;
+        out.push({
+          offset,
+          key: record.key === null ? null : decoder.decode(record.key),
+          value: record.value === null ? null : decoder.decode(record.value),
+          timestamp: record.timestamp,
+        });
+      }
+      next = header.baseOffset + header.lastOffsetDelta + 1;
+    }
+    read.release?.();
+  }
+  return out;
+}
+
+/** The stored batches' headers, in order. */
+export function readHeaders(log: PartitionLog): ReturnType<typeof readBatchHeader>[] {
+  const headers: ReturnType<typeof readBatchHeader>[] = [];
+  let next = log.logStartOffset;
+  while (next < log.logEndOffset) {
+    const read = log.read(next, 1 << 20, true);
+    if (read.batches.length === 0) break;
+    for (const batch of read.batches) {
+      const header = readBatchHeader(batch);
+      headers.push(header);
+      next = header.baseOffset + header.lastOffsetDelta + 1;
+    }
+    read.release?.();
+  }
+  return headers;
+}
+
+/** "offset key=value" lines, compact to compare. */
+export function summary(records: ReadRecord[]): string[] {
+  return records.map((record) => `${record.offset} ${record.key}=${record.value}`);
+}
