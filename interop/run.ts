@@ -23,7 +23,7 @@ const interopDir = import.meta.dir;
 const repoRoot = join(interopDir, "..");
 const buildDir = join(interopDir, ".build");
 
-const scenarios = ["basic", "admin", "group", "compression", "large", "versions", "restart"] as const;
+const scenarios = ["basic", "admin", "group", "compression", "large", "versions", "restart", "idempotent", "transactions"] as const;
 type Scenario = (typeof scenarios)[number];
 
 interface Client {
@@ -68,7 +68,7 @@ const clients: Client[] = [
     label: "kafkajs 2.2.4 (npm, under Bun)",
     command: (scenario, bootstrap) => [bun, join(interopDir, "clients/kafkajs.ts"), scenario, bootstrap],
     missing: () => null,
-    consumesThroughGroup: ["basic", "compression", "large", "versions", "restart"],
+    consumesThroughGroup: ["basic", "compression", "large", "versions", "restart", "idempotent", "transactions"],
   },
   {
     name: "platformatic",
@@ -114,6 +114,8 @@ const cellTimeoutSeconds: Record<Scenario, number> = {
   large: 60,
   versions: 40,
   restart: 40,
+  idempotent: 40,
+  transactions: 60,
 };
 
 // Failures CI tolerates for now. Each entry names the issue whose landing removes it; when a listed cell starts to
@@ -124,6 +126,8 @@ const expectedFailures: Record<string, string> = {};
 // (librdkafka, for one, never sends an API the broker does not advertise: it just waits).
 const scenarioNeeds: Partial<Record<Scenario, { keys: number[]; issue: number }>> = {
   group: { keys: [10, 11, 14, 12, 13, 8, 9], issue: 4 },
+  idempotent: { keys: [22], issue: 8 },
+  transactions: { keys: [22, 24, 25, 26, 28], issue: 8 },
 };
 
 const apiIssue: Record<number, number> = {
@@ -219,11 +223,13 @@ function gaps(requests: Map<string, number>, advertised: Map<number, Advertised>
       found.push(`sent ${apiName(apiKey)} ${list}, outside served ${range.minVersion}–${range.maxVersion}${legacy}`);
     }
   }
-  const needs = client.consumesThroughGroup?.includes(scenario) ? { keys: groupKeys, issue: 4 } : scenarioNeeds[scenario];
-  if (needs) {
-    const absent = needs.keys.filter((key) => !advertised.has(key) && !byKey.has(key));
-    const via = scenarioNeeds[scenario] ? "" : `${client.name} consumes only through a group: `;
-    if (absent.length > 0) found.push(`${via}${absent.map(apiName).join(", ")} not served yet (#${needs.issue})`);
+  // The scenario's own needs, then the group APIs for a client that reads back only through a group.
+  const needs: { keys: number[]; issue: number; via: string }[] = [];
+  if (scenarioNeeds[scenario]) needs.push({ ...scenarioNeeds[scenario]!, via: "" });
+  if (client.consumesThroughGroup?.includes(scenario) && scenario !== "group") needs.push({ keys: groupKeys, issue: 4, via: `${client.name} consumes only through a group: ` });
+  for (const { keys, issue, via } of needs) {
+    const absent = keys.filter((key) => !advertised.has(key) && !byKey.has(key));
+    if (absent.length > 0) found.push(`${via}${absent.map(apiName).join(", ")} not served yet (#${issue})`);
   }
   // Legacy message formats: the request versions are advertised (Produce from v0, as Kafka does), so only the
   // client's UNSUPPORTED_VERSION error shows they were refused.

@@ -71,6 +71,69 @@ export function checkLarge(received, label) {
   }
 }
 
+/** The idempotent scenario: records sent by an idempotent producer in several sends of IDEMPOTENT_BATCH. */
+export const IDEMPOTENT_RECORDS = 500;
+export const IDEMPOTENT_BATCH = 100;
+
+/**
+ * Checks that each partition holds its records at offsets 0, 1, 2, ... with no gap and no repeat: with the
+ * idempotent producer's retries no batch may be stored twice or skipped.
+ */
+export function checkContiguous(received) {
+  const byPartition = new Map();
+  for (const record of received) byPartition.set(record.partition, [...(byPartition.get(record.partition) ?? []), record.offset]);
+  for (const [partition, offsets] of byPartition) {
+    offsets.sort((a, b) => a - b);
+    const gap = offsets.findIndex((offset, i) => offset !== i);
+    if (gap >= 0) throw new Error(`partition ${partition}: offset ${offsets[gap]} at position ${gap}, want contiguous offsets from 0`);
+  }
+}
+
+/**
+ * The transactions scenario: one transactional producer runs these in order. Each writes TXN_RECORDS records with
+ * values txnValue(name, i), spread over 2 partitions. "a" also sends offset TXN_COMMITTED_OFFSET of the input topic
+ * for the group, "b" sends TXN_ABORTED_OFFSET and is aborted, so the group must end at TXN_COMMITTED_OFFSET.
+ */
+export const TRANSACTIONS = [["a", true], ["b", false], ["c", true]];
+export const TXN_PARTITIONS = 2;
+export const TXN_RECORDS = 10;
+export const TXN_INPUT_RECORDS = 10;
+export const TXN_COMMITTED_OFFSET = 5;
+export const TXN_ABORTED_OFFSET = 7;
+
+export function txnValue(name, i) {
+  return `${name}-${i}`;
+}
+
+/**
+ * Checks what a consumer read from the transactions topic ({ partition, offset, value }): exactly the records of
+ * the committed transactions (or of all of them), each once, in the order sent within each partition, and each
+ * transaction spanning at least 2 partitions.
+ */
+export function checkTransactions(received, { committedOnly }) {
+  const order = [];
+  for (const [name, commit] of TRANSACTIONS) if (commit || !committedOnly) for (let i = 0; i < TXN_RECORDS; i++) order.push(txnValue(name, i));
+  const rank = new Map(order.map((value, index) => [value, index]));
+  const seen = new Set();
+  for (const record of received) {
+    if (!rank.has(record.value)) throw new Error(`unexpected record ${JSON.stringify(record.value)} at ${record.partition}/${record.offset}${committedOnly && /^b-/.test(record.value) ? " (from the aborted transaction)" : ""}`);
+    if (seen.has(record.value)) throw new Error(`${record.value} received twice`);
+    seen.add(record.value);
+  }
+  if (seen.size !== order.length) throw new Error(`received ${seen.size} of ${order.length} records (missing ${order.filter((v) => !seen.has(v)).slice(0, 3).join(", ")})`);
+  const byPartition = new Map();
+  for (const record of received) byPartition.set(record.partition, [...(byPartition.get(record.partition) ?? []), record]);
+  for (const [partition, records] of byPartition) {
+    records.sort((a, b) => a.offset - b.offset);
+    for (let j = 1; j < records.length; j++)
+      if (rank.get(records[j].value) < rank.get(records[j - 1].value)) throw new Error(`partition ${partition}: ${records[j].value} after ${records[j - 1].value}`);
+  }
+  for (const [name] of TRANSACTIONS) {
+    const spread = new Set(received.filter((r) => r.value.startsWith(`${name}-`)).map((r) => r.partition));
+    if (spread.size > 0 && spread.size < 2) throw new Error(`transaction ${name} landed in ${spread.size} partition, want at least 2`);
+  }
+}
+
 export async function waitUntil(condition, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -82,6 +82,65 @@ def check_large(received, label):
             raise Failure("%s: offset %d holds %r, want small-%d at %d" % (label, r["offset"], r["value"][:40], i, i + 1))
 
 
+# The idempotent scenario: records sent by an idempotent producer in several sends of IDEMPOTENT_BATCH.
+IDEMPOTENT_RECORDS = 500
+IDEMPOTENT_BATCH = 100
+
+# The transactions scenario (see common.mjs): commit a, abort b, commit c, each TXN_RECORDS records over 2
+# partitions; a sends the input topic's offset TXN_COMMITTED_OFFSET for the group, b (aborted) TXN_ABORTED_OFFSET.
+TRANSACTIONS = [("a", True), ("b", False), ("c", True)]
+TXN_PARTITIONS = 2
+TXN_RECORDS = 10
+TXN_INPUT_RECORDS = 10
+TXN_COMMITTED_OFFSET = 5
+TXN_ABORTED_OFFSET = 7
+
+
+def txn_value(name, i):
+    return "%s-%d" % (name, i)
+
+
+def check_contiguous(received):
+    """Each partition holds its records at offsets 0, 1, 2, ...: no batch stored twice or skipped."""
+    by_partition = {}
+    for r in received:
+        by_partition.setdefault(r["partition"], []).append(r["offset"])
+    for partition, offsets in by_partition.items():
+        offsets.sort()
+        for i, offset in enumerate(offsets):
+            if offset != i:
+                raise Failure("partition %d: offset %d at position %d, want contiguous offsets from 0" % (partition, offset, i))
+
+
+def check_transactions(received, committed_only):
+    """received: dicts with partition, offset, value. Exactly the committed (or all) transactions' records, each
+    once, in the order sent within each partition, each transaction over at least 2 partitions."""
+    order = [txn_value(name, i) for name, commit in TRANSACTIONS if commit or not committed_only for i in range(TXN_RECORDS)]
+    rank = {value: index for index, value in enumerate(order)}
+    seen = set()
+    for r in received:
+        if r["value"] not in rank:
+            aborted = " (from the aborted transaction)" if committed_only and r["value"].startswith("b-") else ""
+            raise Failure("unexpected record %r at %d/%d%s" % (r["value"], r["partition"], r["offset"], aborted))
+        if r["value"] in seen:
+            raise Failure("%s received twice" % r["value"])
+        seen.add(r["value"])
+    if len(seen) != len(order):
+        raise Failure("received %d of %d records (missing %s)" % (len(seen), len(order), [v for v in order if v not in seen][:3]))
+    by_partition = {}
+    for r in received:
+        by_partition.setdefault(r["partition"], []).append(r)
+    for partition, records in by_partition.items():
+        records.sort(key=lambda r: r["offset"])
+        for before, after in zip(records, records[1:]):
+            if rank[after["value"]] < rank[before["value"]]:
+                raise Failure("partition %d: %s after %s" % (partition, after["value"], before["value"]))
+    for name, _ in TRANSACTIONS:
+        spread = {r["partition"] for r in received if r["value"].startswith(name + "-")}
+        if 0 < len(spread) < 2:
+            raise Failure("transaction %s landed in %d partition, want at least 2" % (name, len(spread)))
+
+
 def wait_until(condition, timeout_s, what):
     deadline = time.time() + timeout_s
     while not condition():

@@ -5,8 +5,10 @@ import time
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from common import (BASIC_RECORDS, PARTITIONS, SMALL_RECORDS, Failure, ask_restart, basic_record, check_basic,
-                    check_large, large_value, main, step, topic_name, wait_until)
+from common import (BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS,
+                    TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, Failure,
+                    ask_restart, basic_record, check_basic, check_contiguous, check_large, check_transactions,
+                    large_value, main, step, topic_name, txn_value, wait_until)
 
 QUIET = {"log_level": 3}
 
@@ -287,5 +289,74 @@ def restart(bootstrap):
         check_basic(received, 1000)
 
 
+def idempotent(bootstrap):
+    topic = topic_name("idempotent")
+    with step("create_topics"):
+        create_topic(bootstrap, topic)
+    with step("produce (enable.idempotence)"):
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, **QUIET})
+        errors = []
+        for start in range(0, IDEMPOTENT_RECORDS, IDEMPOTENT_BATCH):
+            for i in range(start, start + IDEMPOTENT_BATCH):
+                r = basic_record(i)
+                producer.produce(topic, key=r["key"], value=r["value"], headers=list(r["headers"].items()), timestamp=r["timestamp"],
+                                 on_delivery=lambda error, _m: error is not None and errors.append(str(error)))
+            if producer.flush(20) or errors:
+                raise Failure("records left undelivered, errors: %s" % errors[:2])
+    with step("consume (assign, read_committed)"):
+        received = consume_assigned(bootstrap, topic, IDEMPOTENT_RECORDS, extra={"isolation.level": "read_committed"})
+    with step("check"):
+        check_basic(received, IDEMPOTENT_RECORDS)
+        check_contiguous(received)
+
+
+def transactions(bootstrap):
+    topic = topic_name("txn")
+    input_topic = topic_name("txn-input")
+    group_id = topic_name("txn-group")
+    with step("create_topics"):
+        create_topic(bootstrap, topic, TXN_PARTITIONS)
+        create_topic(bootstrap, input_topic, 1)
+    with step("produce the input"):
+        produce_basic(bootstrap, input_topic, 0, TXN_INPUT_RECORDS)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": topic_name("txn-id"), "transaction.timeout.ms": 30000, **QUIET})
+    # send_offsets_to_transaction takes the group from a consumer's group metadata (group.id; no membership needed).
+    group_consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False, **QUIET})
+    try:
+        with step("init_transactions"):
+            producer.init_transactions(10)
+        for name, commit in TRANSACTIONS:
+            with step("transaction %s (%s)" % (name, "commit" if commit else "abort")):
+                producer.begin_transaction()
+                for i in range(TXN_RECORDS):
+                    producer.produce(topic, value=txn_value(name, i), partition=i % TXN_PARTITIONS)
+                offset = {"a": TXN_COMMITTED_OFFSET, "b": TXN_ABORTED_OFFSET}.get(name)
+                if offset is not None:
+                    producer.send_offsets_to_transaction([TopicPartition(input_topic, 0, offset)], group_consumer.consumer_group_metadata(), 10)
+                if commit:
+                    producer.commit_transaction(10)
+                else:
+                    # abort_transaction purges what is still queued: send it first, so that the abort has data to abort.
+                    if producer.flush(10):
+                        raise Failure("records left unsent before the abort")
+                    producer.abort_transaction(10)
+        with step("group offset committed in the transaction"):
+            offset = group_consumer.committed([TopicPartition(input_topic, 0)], timeout=10)[0].offset
+            if offset != TXN_COMMITTED_OFFSET:
+                raise Failure("the group's offset is %s, want %d (sent in transaction a; b's %d was aborted)" % (offset, TXN_COMMITTED_OFFSET, TXN_ABORTED_OFFSET))
+    finally:
+        group_consumer.close()
+    committed_count = sum(1 for _, commit in TRANSACTIONS if commit) * TXN_RECORDS
+    with step("consume read_committed"):
+        committed = consume_assigned(bootstrap, topic, committed_count, partitions=TXN_PARTITIONS, extra={"isolation.level": "read_committed"})
+    with step("check read_committed"):
+        check_transactions(committed, committed_only=True)
+    with step("consume read_uncommitted"):
+        everything = consume_assigned(bootstrap, topic, len(TRANSACTIONS) * TXN_RECORDS, partitions=TXN_PARTITIONS, extra={"isolation.level": "read_uncommitted"})
+    with step("check read_uncommitted"):
+        check_transactions(everything, committed_only=False)
+
+
 if __name__ == "__main__":
-    main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart})
+    main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart,
+          "idempotent": idempotent, "transactions": transactions})

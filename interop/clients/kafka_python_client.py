@@ -320,5 +320,31 @@ def restart(bootstrap):
         check_basic(received, 1000)
 
 
+def refuses(make, setting):
+    """True when kafka-python's constructor rejects `setting` as unknown (it checks its configs against its own list
+    before connecting)."""
+    try:
+        client = make()
+    except AssertionError as error:
+        return "Unrecognized configs" in str(error) and setting in str(error)
+    client.close()
+    return False
+
+
+def idempotent(bootstrap):
+    if refuses(lambda: KafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True), "enable_idempotence"):
+        raise NotSupported("kafka-python 2.0.2 has no idempotent producer: KafkaProducer rejects enable_idempotence, "
+                           "never sends InitProducerId and writes batches with producer id -1")
+    raise Failure("this kafka-python accepts enable_idempotence: the scenario is still to be written for it")
+
+
+def transactions(bootstrap):
+    if refuses(lambda: KafkaProducer(bootstrap_servers=bootstrap, transactional_id="interop"), "transactional_id"):
+        raise NotSupported("kafka-python 2.0.2 has no transactional producer (KafkaProducer rejects transactional_id; "
+                           "no AddPartitionsToTxn/EndTxn) and its consumer always fetches read_uncommitted")
+    raise Failure("this kafka-python accepts transactional_id: the scenario is still to be written for it")
+
+
 if __name__ == "__main__":
-    main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart})
+    main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart,
+          "idempotent": idempotent, "transactions": transactions})

@@ -3,7 +3,9 @@
 
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, type Consumer } from "kafkajs";
 import {
-  BASIC_RECORDS, LARGE_BYTES, PARTITIONS, SMALL_RECORDS, askRestart, basicRecord, checkBasic, checkLarge, largeValue, main, step, topicName, waitUntil,
+  BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, LARGE_BYTES, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET,
+  TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main,
+  step, topicName, txnValue, waitUntil,
 } from "./common.mjs";
 
 function connect(bootstrap: string): Kafka {
@@ -21,9 +23,14 @@ interface Received {
 }
 
 /** Reads `count` records of `topic` from the beginning with a fresh group; fails on a consumer crash. */
-async function consume(kafka: Kafka, topic: string, count: number, { timeoutMs = 20_000, maxBytes, groupId }: { timeoutMs?: number; maxBytes?: number; groupId?: string } = {}) {
+async function consume(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  { timeoutMs = 20_000, maxBytes, groupId, readUncommitted = false }: { timeoutMs?: number; maxBytes?: number; groupId?: string; readUncommitted?: boolean } = {},
+) {
   const received: Received[] = [];
-  const consumer: Consumer = kafka.consumer({ groupId: groupId ?? topicName("kafkajs-group"), maxBytes, maxBytesPerPartition: maxBytes, retry: { retries: 1 } });
+  const consumer: Consumer = kafka.consumer({ groupId: groupId ?? topicName("kafkajs-group"), maxBytes, maxBytesPerPartition: maxBytes, retry: { retries: 1 }, readUncommitted });
   let crashed: Error | null = null;
   consumer.on(consumer.events.CRASH, (event) => {
     crashed = event.payload.error;
@@ -56,17 +63,19 @@ async function consume(kafka: Kafka, topic: string, count: number, { timeoutMs =
   return received;
 }
 
+function basicMessages(from: number, to: number) {
+  const messages = [];
+  for (let j = from; j < to; j++) {
+    const record = basicRecord(j);
+    messages.push({ key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) });
+  }
+  return messages;
+}
+
 async function produceBasic(kafka: Kafka, topic: string, from: number, to: number, compression = CompressionTypes.None) {
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
-  for (let i = from; i < to; i += 100) {
-    const messages = [];
-    for (let j = i; j < Math.min(i + 100, to); j++) {
-      const record = basicRecord(j);
-      messages.push({ key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) });
-    }
-    await producer.send({ topic, messages, acks: -1, compression });
-  }
+  for (let i = from; i < to; i += 100) await producer.send({ topic, messages: basicMessages(i, Math.min(i + 100, to)), acks: -1, compression });
   await producer.disconnect();
 }
 
@@ -243,5 +252,67 @@ await main({
     await producer.disconnect();
     const received = await step("consume (group)", () => consume(kafka, topic, 1000));
     await step("check", () => checkBasic(received, 1000));
+  },
+  async idempotent(bootstrap: string) {
+    const kafka = connect(bootstrap);
+    const topic = topicName("idempotent");
+    await step("createTopics", () => createTopic(kafka, topic));
+    // kafkajs requires maxInFlightRequests 1 with idempotence (it keeps no per-partition sequence window).
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await step("connect (InitProducerId)", () => producer.connect());
+    await step("produce (idempotent)", async () => {
+      for (let i = 0; i < IDEMPOTENT_RECORDS; i += IDEMPOTENT_BATCH) await producer.send({ topic, acks: -1, messages: basicMessages(i, i + IDEMPOTENT_BATCH) });
+    });
+    await producer.disconnect();
+    const received = await step("consume (group, read_committed)", () => consume(kafka, topic, IDEMPOTENT_RECORDS));
+    await step("check", () => {
+      checkBasic(received, IDEMPOTENT_RECORDS);
+      checkContiguous(received);
+    });
+  },
+
+  async transactions(bootstrap: string) {
+    const kafka = connect(bootstrap);
+    const topic = topicName("txn");
+    const input = topicName("txn-input");
+    const groupId = topicName("txn-group");
+    await step("createTopics", async () => {
+      await createTopic(kafka, topic, TXN_PARTITIONS);
+      await createTopic(kafka, input, 1);
+    });
+    await step("produce the input", () => produceBasic(kafka, input, 0, TXN_INPUT_RECORDS));
+    const producer = kafka.producer({ transactionalId: topicName("txn-id"), idempotent: true, maxInFlightRequests: 1 });
+    await step("connect (InitProducerId)", () => producer.connect());
+    for (const [name, commit] of TRANSACTIONS as [string, boolean][]) {
+      await step(`transaction ${name} (${commit ? "commit" : "abort"})`, async () => {
+        const transaction = await producer.transaction();
+        for (let partition = 0; partition < TXN_PARTITIONS; partition++) {
+          const messages = [];
+          for (let i = partition; i < TXN_RECORDS; i += TXN_PARTITIONS) messages.push({ partition, value: txnValue(name, i) });
+          await transaction.send({ topic, acks: -1, messages });
+        }
+        const offset = name === "a" ? TXN_COMMITTED_OFFSET : name === "b" ? TXN_ABORTED_OFFSET : null;
+        if (offset !== null) await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: String(offset) }] }] });
+        if (commit) await transaction.commit();
+        else await transaction.abort();
+      });
+    }
+    await producer.disconnect();
+    const committedCount = TRANSACTIONS.filter(([, commit]) => commit).length * TXN_RECORDS;
+    const committed = await step("consume (group, read_committed)", () => consume(kafka, topic, committedCount));
+    await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
+    const everything = await step("consume (group, read_uncommitted)", () => consume(kafka, topic, TRANSACTIONS.length * TXN_RECORDS, { readUncommitted: true }));
+    await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
+    await step("group offset committed in the transaction", async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
+        const offset = Number(offsets!.partitions.find((p) => p.partition === 0)?.offset);
+        if (offset !== TXN_COMMITTED_OFFSET) throw new Error(`the group's offset is ${offset}, want ${TXN_COMMITTED_OFFSET} (sent in transaction a; b's ${TXN_ABORTED_OFFSET} was aborted)`);
+      } finally {
+        await admin.disconnect();
+      }
+    });
   },
 });

@@ -3,7 +3,10 @@
 // per-record headers, so basic checks one header on every record and leaves timestamps to the other clients.
 
 import { spawn } from "bun";
-import { PARTITIONS, SMALL_RECORDS, askRestart, basicRecord, checkBasic, largeValue, main, step, topicName, waitUntil } from "./common.mjs";
+import {
+  IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkTransactions, largeValue, main,
+  step, topicName, txnValue, waitUntil,
+} from "./common.mjs";
 import { Admin, Consumer, Producer, stringSerializers } from "@platformatic/kafka";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +30,7 @@ async function kcat(args: string[], input?: string | Uint8Array, timeoutMs = 20_
   return { code, stdout: Buffer.from(stdout), stderr };
 }
 
-function must(run: Run, what: string): Run {
+function must(run: Run, _what: string): Run {
   if (run.code !== 0) throw new Error(`kcat exit ${run.code}: ${run.stderr.trim().split("\n").filter(Boolean).slice(-2).join(" ") || "(nothing on stderr)"}`);
   return run;
 }
@@ -314,5 +317,69 @@ await main({
     await step("produce after restart", () => produceBasic(bootstrap, topic, 500, 1000));
     const received = await step("consume after restart", () => consumeAll(bootstrap, topic));
     await step("check", () => checkKcatBasic(received, 1000));
+  },
+  async idempotent(bootstrap: string) {
+    // One kcat process, one producer id: batch.num.messages=50 makes the 500 records several batches per partition,
+    // each with its own sequence numbers.
+    const topic = topicName("idempotent");
+    await step("produce (enable.idempotence=true)", () => produceBasic(bootstrap, topic, 0, IDEMPOTENT_RECORDS, ["-X", "enable.idempotence=true", "-X", "batch.num.messages=50"]));
+    const received = await step("consume (read_committed)", () => consumeAll(bootstrap, topic, ["-X", "isolation.level=read_committed"]));
+    await step("check", () => {
+      checkKcatBasic(received, IDEMPOTENT_RECORDS);
+      checkContiguous(received);
+    });
+  },
+
+  async transactions(bootstrap: string) {
+    // kcat -P -X transactional.id=.. sends its whole input as one transaction: committed when stdin ends, aborted
+    // when kcat gets a termination signal. It has no way to send consumer offsets with a transaction. Keys spread
+    // each transaction over the auto-created topic's partitions.
+    const topic = topicName("txn");
+    const transactionalId = topicName("txn-id");
+    const producerArgs = ["-b", bootstrap, "-P", "-t", topic, "-K", "\t", "-X", `transactional.id=${transactionalId}`, "-X", "log_level=3"];
+    const lines = (name: string) => Array.from({ length: TXN_RECORDS }, (_, i) => `${txnValue(name, i)}\t${txnValue(name, i)}\n`);
+    const read = async (isolation: string) => consumeAll(bootstrap, topic, ["-X", `isolation.level=${isolation}`]);
+    let visible = 0;
+    for (const [name, commit] of TRANSACTIONS as [string, boolean][]) {
+      if (commit) {
+        await step(`transaction ${name} (commit: stdin ends)`, async () => {
+          const run = must(await kcat(producerArgs, lines(name).join("")), "produce");
+          if (!/committed/i.test(run.stderr)) throw new Error(`kcat did not report a commit: ${run.stderr.trim()}`);
+        });
+        visible += TXN_RECORDS;
+        continue;
+      }
+      await step(`transaction ${name} (abort: SIGINT)`, async () => {
+        const child = spawn(["kcat", ...producerArgs], { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
+        const timer = setTimeout(() => child.kill(9), 30_000);
+        try {
+          // kcat 1.7.1 reads stdin in 1,024-byte blocks (fixed in 1.8.0) and produces only whole blocks while stdin
+          // is open: pad the last key so the input is whole blocks and every record reaches the gateway.
+          const input = lines(name);
+          const pad = (1024 - (input.join("").length % 1024)) % 1024;
+          input[input.length - 1] = `${txnValue(name, TXN_RECORDS - 1)}${"_".repeat(pad)}\t${txnValue(name, TXN_RECORDS - 1)}\n`;
+          child.stdin.write(input.join(""));
+          child.stdin.flush();
+          const everything = visible + TXN_RECORDS;
+          let seen = 0;
+          await waitUntil(async () => (seen = (await read("read_uncommitted")).length) >= everything, 15_000, `the open transaction's records in read_uncommitted (${seen} of ${everything})`);
+          const held = (await read("read_committed")).length;
+          if (held !== visible) throw new Error(`read_committed saw ${held} records while the transaction was open, want ${visible} (the LSO holds it back)`);
+          // The signal only sets kcat's stop flag; it acts on it once its stdin read returns.
+          child.kill("SIGINT");
+          await Bun.sleep(200);
+          await child.stdin.end();
+          await child.exited;
+          const stderr = await new Response(child.stderr).text();
+          if (!/abort/i.test(stderr)) throw new Error(`kcat did not report an abort: ${stderr.trim()}`);
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    }
+    const committed = await step("consume read_committed", () => read("read_committed"));
+    await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
+    const everything = await step("consume read_uncommitted", () => read("read_uncommitted"));
+    await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
   },
 });

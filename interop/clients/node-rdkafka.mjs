@@ -4,7 +4,9 @@
 
 import { createRequire } from "node:module";
 import {
-  BASIC_RECORDS, PARTITIONS, SMALL_RECORDS, askRestart, basicRecord, checkBasic, checkLarge, largeValue, main, step, topicName, waitUntil,
+  BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS,
+  TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
+  txnValue, waitUntil,
 } from "./common.mjs";
 
 const Kafka = createRequire(import.meta.url)("../node_modules/node-rdkafka");
@@ -20,16 +22,21 @@ async function producerFor(bootstrap, extra = {}) {
   return producer;
 }
 
+/** Sends basicRecord(from..to) and waits for every delivery report. */
+function sendBasic(producer, topic, from, to) {
+  const sends = [];
+  for (let i = from; i < to; i++) {
+    const r = basicRecord(i);
+    const headers = Object.entries(r.headers).map(([k, v]) => ({ [k]: v }));
+    sends.push(promisify((cb) => producer.produce(topic, null, Buffer.from(r.value), r.key, r.timestamp, headers, cb)));
+  }
+  return Promise.all(sends);
+}
+
 async function produceBasic(bootstrap, topic, from, to, extra = {}) {
   const producer = await producerFor(bootstrap, extra);
   try {
-    const sends = [];
-    for (let i = from; i < to; i++) {
-      const r = basicRecord(i);
-      const headers = Object.entries(r.headers).map(([k, v]) => ({ [k]: v }));
-      sends.push(promisify((cb) => producer.produce(topic, null, Buffer.from(r.value), r.key, r.timestamp, headers, cb)));
-    }
-    await Promise.all(sends);
+    await sendBasic(producer, topic, from, to);
   } finally {
     await promisify((cb) => producer.disconnect(cb));
   }
@@ -240,5 +247,66 @@ await main({
     await promisify((cb) => consumer.disconnect(cb));
     await promisify((cb) => producer.disconnect(cb));
     await step("check", () => checkBasic(received, 1000));
+  },
+  async idempotent(bootstrap) {
+    const topic = topicName("idempotent");
+    await step("createTopic", () => createTopic(bootstrap, topic));
+    const producer = await producerFor(bootstrap, { "enable.idempotence": true });
+    try {
+      await step("produce (enable.idempotence)", async () => {
+        for (let i = 0; i < IDEMPOTENT_RECORDS; i += IDEMPOTENT_BATCH) await sendBasic(producer, topic, i, i + IDEMPOTENT_BATCH);
+      });
+    } finally {
+      await promisify((cb) => producer.disconnect(cb));
+    }
+    const received = await step("consume (assign, read_committed)", () => consumeAssigned(bootstrap, topic, IDEMPOTENT_RECORDS, { extra: { "isolation.level": "read_committed" } }));
+    await step("check", () => {
+      checkBasic(received, IDEMPOTENT_RECORDS);
+      checkContiguous(received);
+    });
+  },
+
+  async transactions(bootstrap) {
+    const topic = topicName("txn");
+    const input = topicName("txn-input");
+    const groupId = topicName("txn-group");
+    await step("createTopic", async () => {
+      await createTopic(bootstrap, topic, TXN_PARTITIONS);
+      await createTopic(bootstrap, input, 1);
+    });
+    await step("produce the input", () => produceBasic(bootstrap, input, 0, TXN_INPUT_RECORDS));
+    const producer = await producerFor(bootstrap, { "transactional.id": topicName("txn-id"), "transaction.timeout.ms": 30_000 });
+    // sendOffsetsToTransaction takes the group from a consumer's group metadata (group.id; no membership needed).
+    const groupConsumer = new Kafka.KafkaConsumer({ "metadata.broker.list": bootstrap, "group.id": groupId, "enable.auto.commit": false, ...QUIET }, {});
+    await promisify((cb) => groupConsumer.connect({}, cb));
+    try {
+      await step("initTransactions", () => promisify((cb) => producer.initTransactions(10_000, cb)));
+      for (const [name, commit] of TRANSACTIONS) {
+        await step(`transaction ${name} (${commit ? "commit" : "abort"})`, async () => {
+          await promisify((cb) => producer.beginTransaction(cb));
+          // Waiting for every delivery report also flushes before an abort: librdkafka's abortTransaction purges
+          // what is still queued, and the aborted records must reach the gateway for the check to mean anything.
+          const sends = [];
+          for (let i = 0; i < TXN_RECORDS; i++) sends.push(promisify((cb) => producer.produce(topic, i % TXN_PARTITIONS, Buffer.from(txnValue(name, i)), null, null, cb)));
+          await Promise.all(sends);
+          const offset = name === "a" ? TXN_COMMITTED_OFFSET : name === "b" ? TXN_ABORTED_OFFSET : null;
+          if (offset !== null) await promisify((cb) => producer.sendOffsetsToTransaction([{ topic: input, partition: 0, offset }], groupConsumer, 10_000, cb));
+          if (commit) await promisify((cb) => producer.commitTransaction(10_000, cb));
+          else await promisify((cb) => producer.abortTransaction(10_000, cb));
+        });
+      }
+      await step("group offset committed in the transaction", async () => {
+        const [committed] = await promisify((cb) => groupConsumer.committed([{ topic: input, partition: 0 }], 10_000, cb));
+        if (committed?.offset !== TXN_COMMITTED_OFFSET) throw new Error(`the group's offset is ${committed?.offset}, want ${TXN_COMMITTED_OFFSET} (sent in transaction a; b's ${TXN_ABORTED_OFFSET} was aborted)`);
+      });
+    } finally {
+      await promisify((cb) => groupConsumer.disconnect(cb));
+      await promisify((cb) => producer.disconnect(cb));
+    }
+    const committedCount = TRANSACTIONS.filter(([, commit]) => commit).length * TXN_RECORDS;
+    const committed = await step("consume read_committed", () => consumeAssigned(bootstrap, topic, committedCount, { partitions: TXN_PARTITIONS, extra: { "isolation.level": "read_committed" } }));
+    await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
+    const everything = await step("consume read_uncommitted", () => consumeAssigned(bootstrap, topic, TRANSACTIONS.length * TXN_RECORDS, { partitions: TXN_PARTITIONS, extra: { "isolation.level": "read_uncommitted" } }));
+    await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
   },
 });

@@ -3,13 +3,24 @@
 
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import {
-  BASIC_RECORDS, PARTITIONS, SMALL_RECORDS, askRestart, basicRecord, checkBasic, checkLarge, largeValue, main, step, topicName, waitUntil,
+  BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS,
+  TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
+  txnValue, waitUntil,
 } from "./common.mjs";
 
 type Codec = "none" | "gzip" | "snappy" | "lz4" | "zstd";
 
-function producerFor(bootstrap: string, compression: Codec = "none") {
-  return new Producer({ clientId: "interop-platformatic", bootstrapBrokers: [bootstrap], serializers: stringSerializers, compression, retries: 5, retryDelay: 200 });
+function producerFor(bootstrap: string, compression: Codec = "none", extra: { idempotent?: boolean; transactionalId?: string } = {}) {
+  return new Producer({ clientId: "interop-platformatic", bootstrapBrokers: [bootstrap], serializers: stringSerializers, compression, retries: 5, retryDelay: 200, ...extra });
+}
+
+function basicMessages(topic: string, from: number, to: number) {
+  const messages = [];
+  for (let j = from; j < to; j++) {
+    const record = basicRecord(j);
+    messages.push({ topic, key: record.key, value: record.value, headers: new Map(Object.entries(record.headers)), timestamp: BigInt(record.timestamp) });
+  }
+  return messages;
 }
 
 async function produceBasic(bootstrap: string, topic: string, from: number, to: number, compression: Codec = "none") {
@@ -38,8 +49,12 @@ interface Received {
   timestamp: number;
 }
 
-/** Reads every partition of `topic` from offset 0 with Fetch until `count` records came back. */
-async function fetchAll(bootstrap: string, topic: string, count: number, { maxBytes = 1 << 20, timeoutMs = 20_000 } = {}) {
+/**
+ * Reads every partition of `topic` from offset 0 with Fetch until `count` records came back. The client's fetch()
+ * drops aborted transactions' batches itself at read_committed (1, its default); control batches (commit/abort
+ * markers) are skipped here, past their offsets.
+ */
+async function fetchAll(bootstrap: string, topic: string, count: number, { maxBytes = 1 << 20, timeoutMs = 20_000, isolationLevel = 1 } = {}) {
   const consumer = new Consumer({ clientId: "interop-platformatic", groupId: "interop-unused", bootstrapBrokers: [bootstrap], deserializers: stringDeserializers });
   const received: Received[] = [];
   try {
@@ -55,6 +70,7 @@ async function fetchAll(bootstrap: string, topic: string, count: number, { maxBy
         maxWaitTime: 200,
         minBytes: 1,
         maxBytes,
+        isolationLevel,
         topics: [{
           topicId: topicMetadata.id,
           partitions: next.map((fetchOffset, partition) => ({ partition, fetchOffset, partitionMaxBytes: maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
@@ -64,9 +80,12 @@ async function fetchAll(bootstrap: string, topic: string, count: number, { maxBy
       for (const data of response.responses[0]!.partitions) {
         if (data.errorCode !== 0) throw new Error(`partition ${data.partitionIndex}: error ${data.errorCode}`);
         for (const batch of data.records ?? []) {
+          const control = (batch.attributes & 0x20) !== 0;
           for (const record of batch.records) {
             const offset = batch.firstOffset + BigInt(record.offsetDelta);
             if (offset < next[data.partitionIndex]!) continue;
+            next[data.partitionIndex] = offset + 1n;
+            if (control) continue;
             const headers: Record<string, string> = {};
             for (const [name, value] of record.headers) headers[name!.toString()] = value!.toString();
             received.push({
@@ -78,7 +97,6 @@ async function fetchAll(bootstrap: string, topic: string, count: number, { maxBy
               headers,
               timestamp: Number(batch.firstTimestamp + record.timestampDelta),
             });
-            next[data.partitionIndex] = offset + 1n;
           }
         }
       }
@@ -249,5 +267,76 @@ await main({
     await producer.close();
     const received = await step("fetch", () => fetchAll(bootstrap, topic, 1000, { timeoutMs: 10_000 }));
     await step("check", () => checkBasic(received, 1000));
+  },
+  async idempotent(bootstrap: string) {
+    const topic = topicName("idempotent");
+    await step("createTopics", () => createTopic(bootstrap, topic));
+    const producer = producerFor(bootstrap, "none", { idempotent: true });
+    try {
+      await step("produce (idempotent)", async () => {
+        for (let i = 0; i < IDEMPOTENT_RECORDS; i += IDEMPOTENT_BATCH) await producer.send({ messages: basicMessages(topic, i, i + IDEMPOTENT_BATCH), acks: -1 });
+      });
+    } finally {
+      await producer.close();
+    }
+    const received = await step("fetch (read_committed)", () => fetchAll(bootstrap, topic, IDEMPOTENT_RECORDS));
+    await step("check", () => {
+      checkBasic(received, IDEMPOTENT_RECORDS);
+      checkContiguous(received);
+    });
+  },
+
+  async transactions(bootstrap: string) {
+    // Consume-transform-produce: a group member reads the input topic, and transactions a and b add the offset of
+    // one of its messages (addConsumer + addOffset = AddOffsetsToTxn + TxnOffsetCommit with its generation).
+    const topic = topicName("txn");
+    const input = topicName("txn-input");
+    const groupId = topicName("txn-group");
+    await step("createTopics", async () => {
+      await createTopic(bootstrap, topic, TXN_PARTITIONS);
+      await createTopic(bootstrap, input, 1);
+    });
+    await step("produce the input", () => produceBasic(bootstrap, input, 0, TXN_INPUT_RECORDS));
+    const consumer = new Consumer({
+      clientId: "interop-platformatic-txn", groupId, bootstrapBrokers: [bootstrap], deserializers: stringDeserializers, sessionTimeout: 10_000, heartbeatInterval: 500, retries: 1,
+    });
+    const producer = producerFor(bootstrap, "none", { idempotent: true, transactionalId: topicName("txn-id") });
+    try {
+      const inputMessages: any[] = [];
+      const stream = await step("consume the input (group member)", () => consumer.consume({ topics: [input], mode: "earliest" as any, autocommit: false, maxWaitTime: 200 }));
+      stream.on("data", (message: any) => void inputMessages.push(message));
+      await step("input read", () => waitUntil(() => inputMessages.length >= TXN_INPUT_RECORDS, 20_000, `${TXN_INPUT_RECORDS} input records (got ${inputMessages.length})`));
+      for (const [name, commit] of TRANSACTIONS as [string, boolean][]) {
+        await step(`transaction ${name} (${commit ? "commit" : "abort"})`, async () => {
+          const transaction = await producer.beginTransaction();
+          for (let partition = 0; partition < TXN_PARTITIONS; partition++) {
+            const messages = [];
+            for (let i = partition; i < TXN_RECORDS; i += TXN_PARTITIONS) messages.push({ topic, partition, value: txnValue(name, i) });
+            await transaction.send({ messages, acks: -1 });
+          }
+          const offset = name === "a" ? TXN_COMMITTED_OFFSET : name === "b" ? TXN_ABORTED_OFFSET : null;
+          if (offset !== null) {
+            // addOffset commits the message's offset + 1, the next one to read.
+            await transaction.addConsumer(consumer);
+            await transaction.addOffset(inputMessages.find((m) => m.offset === BigInt(offset - 1)));
+          }
+          if (commit) await transaction.commit();
+          else await transaction.abort();
+        });
+      }
+      await step("group offset committed in the transaction", async () => {
+        const committed = await consumer.listCommittedOffsets({ topics: [{ topic: input, partitions: [0] }] });
+        const offset = Number(committed.get(input)?.[0]);
+        if (offset !== TXN_COMMITTED_OFFSET) throw new Error(`the group's offset is ${offset}, want ${TXN_COMMITTED_OFFSET} (sent in transaction a; b's ${TXN_ABORTED_OFFSET} was aborted)`);
+      });
+      await stream.close();
+    } finally {
+      await Promise.allSettled([producer.close(), consumer.close(true)]);
+    }
+    const committedCount = TRANSACTIONS.filter(([, commit]) => commit).length * TXN_RECORDS;
+    const committed = await step("fetch read_committed", () => fetchAll(bootstrap, topic, committedCount, { isolationLevel: 1 }));
+    await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
+    const everything = await step("fetch read_uncommitted", () => fetchAll(bootstrap, topic, TRANSACTIONS.length * TXN_RECORDS, { isolationLevel: 0 }));
+    await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
   },
 });
