@@ -3,13 +3,14 @@
 // matches every filter component: match type 0 an exact name, 1 the default (null), 2 any name of that type
 // (the default included). Strict: the entity has no types beyond the components'. Entity types other than `user`
 // and `client-id`, a type named twice, or a match inconsistent with its match type: INVALID_REQUEST.
-// Not emulated: the `ip` entity (connection_creation_rate); authorization (DESCRIBE_CONFIGS on the cluster).
+// Not emulated: the `ip` entity (connection_creation_rate). With an authorizer: DESCRIBE_CONFIGS on the cluster.
 // Version notes: v1 is flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { ComponentData, DescribeClientQuotasRequest, DescribeClientQuotasResponse } from "../protocol/messages/48-describe-client-quotas.ts";
 import { quotasFor } from "../quotas/quota-manager.ts";
 import { ENTITY_TYPES, type EntityType, type StoredQuota } from "../quotas/quota-store.ts";
+import { AclOperation, authorizeCluster } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const MATCH_EXACT = 0;
@@ -21,6 +22,10 @@ export const describeClientQuotasHandler: ApiHandler<DescribeClientQuotasRequest
   minVersion: 0,
   maxVersion: 1,
   handle(context, request) {
+    // Kafka: DESCRIBE_CONFIGS on the cluster.
+    if (!authorizeCluster(context, AclOperation.DESCRIBE_CONFIGS)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entries: null };
+    }
     const invalid = validateComponents(request.components);
     if (invalid !== null) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: invalid, entries: null };
     const entries = quotasFor(context.broker)

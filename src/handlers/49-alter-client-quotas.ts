@@ -5,13 +5,14 @@
 // unknown key or one named twice, a value that is not positive (byte rates must also be whole numbers):
 // INVALID_REQUEST. validateOnly checks without applying. Applied entries are persisted (quotas.json) before the
 // answer; the byte rates take effect on the next Produce/Fetch.
-// Not emulated: the `ip` entity; authorization (ALTER_CONFIGS on the cluster).
+// Not emulated: the `ip` entity. With an authorizer: ALTER_CONFIGS on the cluster.
 // Version notes: v1 is flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { AlterClientQuotasRequest, AlterClientQuotasRequestEntryData, AlterClientQuotasResponse } from "../protocol/messages/49-alter-client-quotas.ts";
 import { quotasFor } from "../quotas/quota-manager.ts";
 import { ENTITY_TYPES, QUOTA_KEYS, type EntityType, type QuotaEntity, type QuotaKey } from "../quotas/quota-store.ts";
+import { AclOperation, authorizeCluster } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const alterClientQuotasHandler: ApiHandler<AlterClientQuotasRequest, AlterClientQuotasResponse> = {
@@ -19,6 +20,17 @@ export const alterClientQuotasHandler: ApiHandler<AlterClientQuotasRequest, Alte
   minVersion: 0,
   maxVersion: 1,
   handle(context, request) {
+    // Kafka: ALTER_CONFIGS on the cluster, else CLUSTER_AUTHORIZATION_FAILED for every entry.
+    if (!authorizeCluster(context, AclOperation.ALTER_CONFIGS)) {
+      return {
+        throttleTimeMs: 0,
+        entries: request.entries.map((entry) => ({
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+          entity: entry.entity.map(({ entityType, entityName }) => ({ entityType, entityName })),
+        })),
+      };
+    }
     const { store } = quotasFor(context.broker);
     const entries = request.entries.map((entry) => {
       const echo = entry.entity.map(({ entityType, entityName }) => ({ entityType, entityName }));

@@ -2,12 +2,13 @@
 // Behaviour:
 // - Lists each user's SCRAM mechanisms and iterations (never salts or keys); a null or empty user list means all.
 // - An unknown user gets RESOURCE_NOT_FOUND, a user named twice DUPLICATE_RESOURCE (Kafka's messages).
-// Not emulated: authorization (DESCRIBE on the cluster) until ACLs exist.
+// With an authorizer: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 // Version notes: v0 only, flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse } from "../protocol/messages/50-describe-user-scram-credentials.ts";
 import { scramMechanismCodes } from "../security/scram.ts";
+import { AclOperation, authorizeCluster } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const describeUserScramCredentialsHandler: ApiHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
@@ -15,6 +16,10 @@ export const describeUserScramCredentialsHandler: ApiHandler<DescribeUserScramCr
   minVersion: 0,
   maxVersion: 0,
   handle(context, request) {
+    // Kafka: DESCRIBE on the cluster.
+    if (!authorizeCluster(context, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, results: [] };
+    }
     const all = context.security.sasl.credentials.list();
     const describe = (entry: (typeof all)[number]) => ({
       user: entry.user,

@@ -6,7 +6,7 @@
 //   4096..16384 or a wrong-length SaltedPassword UNACCEPTABLE_CREDENTIAL, unknown mechanism
 //   UNSUPPORTED_SASL_MECHANISM, the same user and mechanism twice DUPLICATE_RESOURCE, deleting what does not exist
 //   RESOURCE_NOT_FOUND.
-// Not emulated: authorization (ALTER on the cluster) until ACLs exist.
+// - With an authorizer: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED for every user, nothing changed.
 // Version notes: v0 only, flexible.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -20,6 +20,7 @@ import {
   type ScramMechanism,
 } from "../security/scram.ts";
 import { log } from "../util/logger.ts";
+import { AclOperation, authorizeCluster } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 interface UserChanges {
@@ -34,6 +35,10 @@ export const alterUserScramCredentialsHandler: ApiHandler<AlterUserScramCredenti
   minVersion: 0,
   maxVersion: 0,
   handle(context, request) {
+    if (!authorizeCluster(context, AclOperation.ALTER)) {
+      const names = new Set([...request.deletions, ...request.upsertions].map(({ name }) => name));
+      return { throttleTimeMs: 0, results: [...names].map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+    }
     const store = context.security.sasl.credentials;
     const users = new Map<string, UserChanges>();
     const changesOf = (user: string) => {

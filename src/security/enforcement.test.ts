@@ -205,3 +205,33 @@ describe("ACL APIs", () => {
     }
   });
 });
+
+describe("cluster-level admin APIs", () => {
+  test("DescribeLogDirs, Describe/AlterUserScramCredentials and Describe/AlterClientQuotas need the cluster operations Kafka asks", async () => {
+    await using bare = await startTestServer({ authorizer: { superUsers: [], allowEveryoneIfNoAclFound: false } });
+    const raw = await RawClient.connect(bare.port);
+    const logDirs = await raw.call(35, 4, { topics: null });
+    expect(logDirs).toMatchObject({ errorCode: CLUSTER_AUTHORIZATION_FAILED, results: [] });
+    const scram = await raw.call(50, 0, { users: null });
+    expect(scram.errorCode).toBe(CLUSTER_AUTHORIZATION_FAILED);
+    const upsertion = { name: "mallory", mechanism: 1, iterations: 4096, salt: new Uint8Array(16), saltedPassword: new Uint8Array(32) };
+    const altered = await raw.call(51, 0, { deletions: [], upsertions: [upsertion] });
+    expect(altered.results).toEqual([{ user: "mallory", errorCode: CLUSTER_AUTHORIZATION_FAILED, errorMessage: null }]);
+    const entity = [{ entityType: "client-id", entityName: "c" }];
+    const quotas = await raw.call(49, 1, { entries: [{ entity, ops: [{ key: "producer_byte_rate", value: 1024, remove: false }] }], validateOnly: false });
+    expect(quotas.entries[0].errorCode).toBe(CLUSTER_AUTHORIZATION_FAILED);
+    const described = await raw.call(48, 1, { components: [], strict: false });
+    expect(described.errorCode).toBe(CLUSTER_AUTHORIZATION_FAILED);
+
+    // Granted: ALTER lets a user be added, DESCRIBE lists it; ALTER_CONFIGS lets a quota be set.
+    bare.broker.authorizer!.acls.add([
+      binding(ResourceType.CLUSTER, "kafka-cluster", Op.ALTER),
+      binding(ResourceType.CLUSTER, "kafka-cluster", Op.ALTER_CONFIGS),
+    ]);
+    expect((await raw.call(51, 0, { deletions: [], upsertions: [upsertion] })).results[0].errorCode).toBe(0);
+    expect((await raw.call(50, 0, { users: null })).results.map((r: any) => r.user)).toEqual(["mallory"]); // ALTER implies DESCRIBE
+    expect((await raw.call(49, 1, { entries: [{ entity, ops: [{ key: "producer_byte_rate", value: 1024, remove: false }] }], validateOnly: false })).entries[0].errorCode).toBe(0);
+    expect((await raw.call(48, 1, { components: [], strict: false })).entries).toHaveLength(1); // ALTER_CONFIGS implies DESCRIBE_CONFIGS
+    raw.close();
+  });
+});
