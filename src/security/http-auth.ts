@@ -1,6 +1,9 @@
 // HTTP Basic on the HTTP listener (schema registry, /metrics) with the SASL users: the password is checked against
 // the user's salted SCRAM credential. /health and /ready stay open for probes. Verified credentials are remembered
 // (by a hash of the header, until the users change) so each request does not pay PBKDF2 again.
+// With --http-roles each user has a registry permission: read (GET, subject lookups, compatibility checks), write
+// (also registering schemas) or admin (also deletes, /config and /mode changes); a request beyond it gets 403 with
+// Confluent's error 40301.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
@@ -8,6 +11,22 @@ import type { OperationsRoute } from "../registry/http.ts";
 import { log } from "../util/logger.ts";
 import type { CredentialStore } from "./credential-store.ts";
 import { credentialFromSaltedPassword, saltedPassword, SCRAM_MECHANISMS } from "./scram.ts";
+import type { HttpRole } from "./security-config.ts";
+
+const ROLE_RANK: Record<HttpRole, number> = { read: 0, write: 1, admin: 2 };
+
+/** The permission a registry request needs. POSTs to /subjects/{s} (lookup) and /compatibility/... only read. */
+export function requiredRole(method: string, path: string): HttpRole {
+  if (method === "GET" || method === "HEAD") return "read";
+  if (method === "DELETE") return "admin";
+  if (method === "PUT") return "admin"; // /config, /mode
+  if (method === "POST") {
+    if (path.startsWith("/compatibility/")) return "read";
+    if (/^\/subjects\/[^/]+\/versions\/?$/.test(path)) return "write";
+    if (/^\/subjects\/[^/]+\/?$/.test(path)) return "read";
+  }
+  return "admin";
+}
 
 /** Verified Authorization headers remembered at once; beyond it the oldest are forgotten. */
 const VERIFIED_HEADERS_MAX = 1_000;
@@ -17,7 +36,12 @@ const OPEN_PATHS = new Set(["/health", "/ready"]);
  * Wraps the operations route so that every request except /health and /ready needs valid HTTP Basic credentials:
  * a 401 with a WWW-Authenticate challenge otherwise. Passes on to `route` (and the registry after it) when valid.
  */
-export function requireHttpBasic(route: OperationsRoute, credentials: CredentialStore, metrics: GatewayMetrics): OperationsRoute {
+export function requireHttpBasic(
+  route: OperationsRoute,
+  credentials: CredentialStore,
+  metrics: GatewayMetrics,
+  roles: ReadonlyMap<string, HttpRole> | null = null,
+): OperationsRoute {
   const verified = new Map<string, string>();
   let verifiedGeneration = credentials.generation;
   return (request) => {
@@ -44,6 +68,18 @@ export function requireHttpBasic(route: OperationsRoute, credentials: Credential
       if (verified.size >= VERIFIED_HEADERS_MAX) verified.delete(verified.keys().next().value!);
       verified.set(key, user);
       log.info("HTTP authentication succeeded", { path: new URL(request.url).pathname, principal: `User:${user}` });
+    }
+    if (roles !== null) {
+      const path = new URL(request.url).pathname;
+      const needed = requiredRole(request.method, path);
+      const role = roles.get(user) ?? "read";
+      if (ROLE_RANK[role] < ROLE_RANK[needed]) {
+        log.info("HTTP request denied", { method: request.method, path, principal: `User:${user}`, role, needed });
+        return new Response(JSON.stringify({ error_code: 40301, message: `User ${user} is not allowed to ${needed}` }), {
+          status: 403,
+          headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        });
+      }
     }
     return route(request);
   };

@@ -18,7 +18,16 @@ export interface SecurityConfig {
   httpTls: boolean;
   /** The HTTP listener requires HTTP Basic with a SASL user's name and password (except /health and /ready). */
   httpAuth: boolean;
+  /**
+   * Registry permission per user with --http-auth; null: every authenticated user may do everything. Users not
+   * listed get `read`.
+   */
+  httpRoles: Map<string, HttpRole> | null;
 }
+
+/** What an HTTP user may do: read (GET, lookups, compatibility checks), write (+ register), admin (+ delete, config, mode). */
+export type HttpRole = "read" | "write" | "admin";
+export const HTTP_ROLES: readonly HttpRole[] = ["read", "write", "admin"];
 
 export class SecurityConfigError extends Error {
   override name = "SecurityConfigError";
@@ -39,6 +48,7 @@ export const securityOptions = [
   { flag: "--sasl-users-bootstrap", env: "KGATE_SASL_USERS_BOOTSTRAP", value: "USER:PASSWORD,...", help: "SASL users created at start when missing (SCRAM-SHA-256 and -512); prefer `kgate users add`", defaultText: "none" },
   { flag: "--http-tls", env: "KGATE_HTTP_TLS", value: "true|false", help: "serve the HTTP listener (registry, /metrics) over TLS with --tls-cert", defaultText: "false" },
   { flag: "--http-auth", env: "KGATE_HTTP_AUTH", value: "true|false", help: "require HTTP Basic with a SASL user on the HTTP listener (/health and /ready stay open)", defaultText: "false" },
+  { flag: "--http-roles", env: "KGATE_HTTP_ROLES", value: "USER:ROLE,...", help: "registry permission of each HTTP user: read, write (register) or admin (delete, config, mode); unlisted users read", defaultText: "every authenticated user is admin" },
 ];
 
 function parseBoolean(text: string | undefined, flag: string): boolean {
@@ -111,5 +121,18 @@ export function parseSecurityConfig(given: ReadonlyMap<string, string>): Securit
     saslUsersBootstrap,
     httpTls,
     httpAuth: parseBoolean(given.get("--http-auth"), "--http-auth"),
+    httpRoles: parseHttpRoles(given.get("--http-roles")),
   };
+}
+
+function parseHttpRoles(text: string | undefined): Map<string, HttpRole> | null {
+  if (text === undefined || text === "") return null;
+  const roles = new Map<string, HttpRole>();
+  for (const entry of text.split(",").filter((item) => item !== "")) {
+    const colon = entry.lastIndexOf(":");
+    const role = entry.slice(colon + 1) as HttpRole;
+    if (colon <= 0 || !HTTP_ROLES.includes(role)) throw new SecurityConfigError(`--http-roles wants USER:read|write|admin[,...], got ${JSON.stringify(entry)}`);
+    roles.set(entry.slice(0, colon), role);
+  }
+  return roles;
 }

@@ -1,6 +1,7 @@
 // Wires the security pieces for one server: the credential store (data folder or memory), bootstrap users, the
 // Kafka listeners with their TLS options, and the SASL settings every connection shares.
 
+import type { HttpRole } from "./security-config.ts";
 import type { Config } from "../config.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import { log } from "../util/logger.ts";
@@ -43,6 +44,7 @@ export interface ServerSecurity {
   /** TLS options for the HTTP listener, or null for plain HTTP. */
   readonly httpTls: BunTlsOptions | null;
   readonly httpAuth: boolean;
+  readonly httpRoles: ReadonlyMap<string, HttpRole> | null;
 }
 
 /** Opens the credential store, adds bootstrap users and reads the TLS files (throws when one is unreadable). */
@@ -72,5 +74,6 @@ export function setUpSecurity(config: Config, metrics: GatewayMetrics): ServerSe
     listeners: listenerConfigs.map((listener) => ({ config: listener, tls: usesTls(listener.securityProtocol) ? listenerTls(listener, tls) : null })),
     httpTls: security?.httpTls ? tls : null,
     httpAuth: security?.httpAuth ?? false,
+    httpRoles: security?.httpRoles ?? null,
   };
 }

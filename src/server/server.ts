@@ -139,7 +139,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   let registry: SchemaRegistry | null = null;
   if (config.registryListen) {
     try {
-      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker), security.sasl.credentials, metrics) : operationsRoute(broker);
+      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker), security.sasl.credentials, metrics, security.httpRoles) : operationsRoute(broker);
       registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
     } catch (error) {

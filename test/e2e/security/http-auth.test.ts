@@ -66,3 +66,35 @@ test("deleting the user's credentials over the protocol ends its HTTP access at 
   admin.close();
   expect((await get("/subjects", basic("alice", "alice-secret"))).status).toBe(401);
 });
+
+test("--http-roles: read may look up and check, write may register, admin may delete and configure (403 40301 otherwise)", async () => {
+  const config = parseConfig([
+    "--listen", "127.0.0.1:0", "--registry-listen", "127.0.0.1:0", "--http-auth", "true",
+    "--sasl-users-bootstrap", "reader:r-secret,writer:w-secret,boss:b-secret",
+    "--http-roles", "writer:write,boss:admin",
+  ], {})!;
+  await using roles = await startTestServer({ security: config.security, registryListen: config.registryListen });
+  const url = `http://127.0.0.1:${roles.registry!.server.port}`;
+  const send = (method: string, path: string, who: [string, string], body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { ...basic(...who), "content-type": "application/vnd.schemaregistry.v1+json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const schema = { schema: JSON.stringify({ type: "record", name: "R", fields: [{ name: "a", type: "int" }] }) };
+  const reader: [string, string] = ["reader", "r-secret"];
+  const writer: [string, string] = ["writer", "w-secret"];
+  const boss: [string, string] = ["boss", "b-secret"];
+
+  const refused = await send("POST", "/subjects/s-value/versions", reader, schema);
+  expect(refused.status).toBe(403);
+  expect((await refused.json()).error_code).toBe(40301);
+  expect((await send("POST", "/subjects/s-value/versions", writer, schema)).status).toBe(200);
+  expect((await send("GET", "/subjects", reader)).status).toBe(200);
+  expect((await send("POST", "/subjects/s-value", reader, schema)).status).toBe(200); // lookup
+  expect((await send("POST", "/compatibility/subjects/s-value/versions/latest", reader, schema)).status).toBe(200);
+  expect((await send("PUT", "/config/s-value", writer, { compatibility: "NONE" })).status).toBe(403);
+  expect((await send("DELETE", "/subjects/s-value", writer)).status).toBe(403);
+  expect((await send("PUT", "/config/s-value", boss, { compatibility: "NONE" })).status).toBe(200);
+  expect((await send("DELETE", "/subjects/s-value", boss)).status).toBe(200);
+});
