@@ -348,7 +348,8 @@ export interface RegistryServer {
 }
 
 /** Paths the gateway serves on the same listener (/metrics, /health, /ready); null passes to the registry. */
-export type OperationsRoute = (request: Request) => Response | null;
+/** Serves /metrics, /health, auth…; null passes the request on to the registry. `clientAddress`: "IP:PORT" of the caller. */
+export type OperationsRoute = (request: Request, clientAddress?: string) => Response | null;
 
 /** Serves the REST API for the store on host:port (port 0: an ephemeral one). */
 export function startRegistryServer(
@@ -366,7 +367,10 @@ export function startRegistryServer(
     port,
     maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
     tls,
-    fetch: (request) => operationsRoute(request) ?? handleRegistryRequest(context, request),
+    fetch: (request, server) => {
+      const peer = server.requestIP(request);
+      return operationsRoute(request, peer ? `${peer.address}:${peer.port}` : undefined) ?? handleRegistryRequest(context, request);
+    },
     error: (error) => errorResponse(errors.storeError(error.message)),
   });
   return {

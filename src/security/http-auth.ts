@@ -44,8 +44,8 @@ export function requireHttpBasic(
 ): OperationsRoute {
   const verified = new Map<string, string>();
   let verifiedGeneration = credentials.generation;
-  return (request) => {
-    if (OPEN_PATHS.has(new URL(request.url).pathname)) return route(request);
+  return (request, clientAddress) => {
+    if (OPEN_PATHS.has(new URL(request.url).pathname)) return route(request, clientAddress);
     const header = request.headers.get("authorization") ?? "";
     const key = createHash("sha256").update(header).digest("base64");
     credentials.has(""); // reloads the store when `kgate users` changed it
@@ -58,8 +58,7 @@ export function requireHttpBasic(
       user = checkBasic(header, credentials);
       if (user === null) {
         metrics.authenticationFailures.inc({ listener: "HTTP", mechanism: "BASIC" });
-        // The route sees the request only (http.ts does not pass the server), so no client address here.
-        log.warn("HTTP authentication failed", { path: new URL(request.url).pathname, user: basicUser(header), principal: "User:ANONYMOUS" });
+        log.warn("HTTP authentication failed", { client: clientAddress ?? "?", path: new URL(request.url).pathname, user: basicUser(header), principal: "User:ANONYMOUS" });
         return new Response(JSON.stringify({ error_code: 40101, message: "Unauthorized" }), {
           status: 401,
           headers: { "content-type": "application/json", "www-authenticate": 'Basic realm="kgate", charset="UTF-8"' },
@@ -67,21 +66,21 @@ export function requireHttpBasic(
       }
       if (verified.size >= VERIFIED_HEADERS_MAX) verified.delete(verified.keys().next().value!);
       verified.set(key, user);
-      log.info("HTTP authentication succeeded", { path: new URL(request.url).pathname, principal: `User:${user}` });
+      log.info("HTTP authentication succeeded", { client: clientAddress ?? "?", path: new URL(request.url).pathname, principal: `User:${user}` });
     }
     if (roles !== null) {
       const path = new URL(request.url).pathname;
       const needed = requiredRole(request.method, path);
       const role = roles.get(user) ?? "read";
       if (ROLE_RANK[role] < ROLE_RANK[needed]) {
-        log.info("HTTP request denied", { method: request.method, path, principal: `User:${user}`, role, needed });
+        log.info("HTTP request denied", { client: clientAddress ?? "?", method: request.method, path, principal: `User:${user}`, role, needed });
         return new Response(JSON.stringify({ error_code: 40301, message: `User ${user} is not allowed to ${needed}` }), {
           status: 403,
           headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
         });
       }
     }
-    return route(request);
+    return route(request, clientAddress);
   };
 }
 
