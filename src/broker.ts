@@ -133,8 +133,13 @@ export class Broker {
     for (const topic of this.topics.list()) {
       for (let partition = 0; partition < topic.partitions.length; partition++) {
         const log = topic.partitions[partition]!;
-        if (isCompactedTopic(topic.configs) && this.producerStates.of(log).firstUnstableOffset() !== null) continue;
-        yield { topic: topic.name, partition, log };
+        if (!isCompactedTopic(topic.configs)) {
+          yield { topic: topic.name, partition, log };
+          continue;
+        }
+        const producerState = this.producerStates.of(log);
+        if (producerState.firstUnstableOffset() !== null) continue;
+        yield { topic: topic.name, partition, log, isAborted: (producerId, offset) => producerState.isAborted(producerId, offset) };
       }
     }
   }

@@ -14,6 +14,7 @@ export interface AppendOptions {
   compression?: Compression;
   producerId?: number;
   baseSequence?: number;
+  transactional?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -31,6 +32,7 @@ export function appendKeyed(log: PartitionLog, records: KeyedRecord[], options: 
     producerId: options.producerId,
     producerEpoch: options.producerId === undefined ? undefined : 0,
     baseSequence: options.baseSequence,
+    transactional: options.transactional,
   });
   const validated = validateBatchForAppend(batch);
   if (!validated.ok) throw new Error(validated.message);

@@ -158,6 +158,18 @@ for (const kind of kinds) {
       expect(readHeaders(log).map((header) => header.baseOffset)).toEqual([1, 2, 3, 4]);
     });
 
+    test("records of an aborted transaction are never a key's latest value and are removed", async () => {
+      const log = kind.make(compactedConfigs());
+      appendKeyed(log, [{ key: "k", value: "committed" }]);
+      appendKeyed(log, [{ key: "k", value: "aborted" }, { key: "j", value: "aborted" }], { producerId: 9, baseSequence: 0, transactional: true });
+      appendKeyed(log, [{ key: "z", value: "1" }]);
+      appendKeyed(log, [{ key: "y", value: "1" }]);
+      await log.compact!(NOW, (producerId, offset) => producerId === 9 && offset === 1);
+      expect(summary(readAll(log))).toEqual(["0 k=committed", "3 z=1", "4 y=1"]);
+      // The emptied aborted batch stays as a header: it is producer 9's last (its sequence state lives there).
+      expect(readHeaders(log)[1]).toMatchObject({ baseOffset: 1, recordCount: 0, producerId: 9 });
+    });
+
     test("min.cleanable.dirty.ratio decides when a pass is due; other policies never are", async () => {
       const log = kind.make(compactedConfigs({ "min.cleanable.dirty.ratio": "0.6" }));
       for (let round = 0; round < 4; round++) appendKeyed(log, [{ key: `k${round}`, value: "x".repeat(100) }]);

@@ -31,6 +31,7 @@ import {
   RECORD_BATCH_OVERHEAD,
   RECORD_COUNT_OFFSET,
   TIMESTAMP_TYPE_BIT,
+  TRANSACTIONAL_BIT,
   computeBatchCrc,
   hasValidCrc,
 } from "../protocol/records/record-batch.ts";
@@ -65,6 +66,13 @@ function writeInt64(bytes: Uint8Array, at: number, value: number): void {
   writeInt32(bytes, at + 4, value - high * TWO_TO_32);
 }
 
+/** Whether the transactional batch of `producerId` at `offset` was aborted (the partition's producer state knows). */
+export type AbortedCheck = (producerId: number, offset: number) => boolean;
+
+function isAbortedBatch(map: OffsetMap, batch: Uint8Array, producerId: number, baseOffset: number): boolean {
+  return producerId >= 0 && (readInt16(batch, ATTRIBUTES_OFFSET) & TRANSACTIONAL_BIT) !== 0 && map.isAborted(producerId, baseOffset);
+}
+
 /** What pass 1 learned about the dirty range. */
 export class OffsetMap {
   /** Key (its bytes as a latin1 string: exact, one char per byte) → offset of its latest record. */
@@ -73,6 +81,13 @@ export class OffsetMap {
   readonly lastBatchByProducer = new Map<number, number>();
   /** Offsets below this were not mapped: cleaning treats their keys as unknown. */
   fromOffset = 0;
+
+  /**
+   * Whether the transactional batch of this producer at this offset belongs to an aborted transaction. Its records
+   * are never a key's latest value and are removed, as Kafka's cleaner does: otherwise an aborted write could make
+   * the committed value of its key disappear for read_committed consumers.
+   */
+  constructor(readonly isAborted: AbortedCheck = () => false) {}
 
   get size(): number {
     return this.keys.size;
@@ -191,7 +206,7 @@ export function addToOffsetMap(map: OffsetMap, batch: Uint8Array): boolean {
   const baseOffset = batchBaseOffset(batch);
   const producerId = readInt64(batch, PRODUCER_ID_OFFSET);
   if (producerId >= 0) map.lastBatchByProducer.set(producerId, baseOffset);
-  if (isControl(batch)) return true;
+  if (isControl(batch) || isAbortedBatch(map, batch, producerId, baseOffset)) return true;
   let views: RecordView[];
   let records: Uint8Array;
   try {
@@ -252,8 +267,9 @@ export function cleanBatch(batch: Uint8Array, options: CleanOptions): CleanedBat
   }
   const retained: RecordView[] = [];
   let tombstones = false;
+  const aborted = isAbortedBatch(options.map, batch, readInt64(batch, PRODUCER_ID_OFFSET), baseOffset);
   for (const record of views) {
-    if (record.keyLength < 0) continue;
+    if (record.keyLength < 0 || aborted) continue;
     const latest = options.map.keys.get(keyString(records, record));
     if (latest !== undefined && latest > baseOffset + record.offsetDelta) continue;
     if (record.tombstone && tombstonesExpired) continue;

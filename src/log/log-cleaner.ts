@@ -2,6 +2,7 @@
 // runs a cleaning pass (src/log/compaction.ts) on each that is due, one at a time. A pass works in small steps, so
 // produce and fetch go on between them; a failing pass is logged and retried at a later round.
 
+import type { AbortedCheck } from "./compaction.ts";
 import type { PartitionLog } from "./partition-log.ts";
 import { log } from "../util/logger.ts";
 
@@ -9,6 +10,8 @@ export interface CleanableLog {
   topic: string;
   partition: number;
   log: PartitionLog;
+  /** Which transactional batches were aborted (the partition's producer state); absent: none. */
+  isAborted?: AbortedCheck;
 }
 
 export class LogCleaner {
@@ -44,13 +47,13 @@ export class LogCleaner {
 
   private async runRound(): Promise<number> {
     let cleaned = 0;
-    for (const { topic, partition, log: partitionLog } of [...this.logs()]) {
+    for (const { topic, partition, log: partitionLog, isAborted } of [...this.logs()]) {
       if (this.stopped) break;
       const now = this.nowMs();
       if (!partitionLog.compact || !partitionLog.compactionDue?.(now)) continue;
       const startedAtMs = performance.now();
       try {
-        const result = await partitionLog.compact(now);
+        const result = await partitionLog.compact(now, isAborted);
         if (!result.cleaned) continue;
         cleaned++;
         log.info("compacted a partition", {

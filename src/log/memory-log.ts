@@ -3,7 +3,7 @@
 // reused slabs instead of allocating per batch, and the per-batch index holds numbers, not objects.
 
 import { limits } from "../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type CleanableState, type CompactionResult } from "./compaction.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type AbortedCheck, type CleanableState, type CompactionResult } from "./compaction.ts";
 import { topicLogConfigs, type LogConfigs } from "./log-configs.ts";
 import type {
   AppendBatchInfo,
@@ -379,7 +379,7 @@ export class MemoryPartitionLog implements PartitionLog {
     return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
   }
 
-  async compact(nowMs: number): Promise<CompactionResult> {
+  async compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
     const configs = this.configs();
     const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
     if (!configs.compactPolicy || this.closed || this.compacting) return idle;
@@ -391,7 +391,7 @@ export class MemoryPartitionLog implements PartitionLog {
     try {
       const changed = () => this.closed || this.generation !== generation;
       // Pass 1: the offset map over the dirty batches, stopping at a batch boundary once it holds enough keys.
-      const map = new OffsetMap();
+      const map = new OffsetMap(isAborted);
       map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
       const endOffset = range.endIndex < this.tail ? this.baseOffsets[range.endIndex]! : this.currentLogEndOffset;
       let mappedUpTo = range.dirtyIndex < this.tail ? this.baseOffsets[range.dirtyIndex]! : endOffset;

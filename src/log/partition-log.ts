@@ -1,7 +1,7 @@
 // The small interface every partition store implements (in-memory now, file segments later).
 // Offsets are plain numbers: Number.isSafeInteger is asserted where a bigint from the wire converts.
 
-import type { CompactionResult } from "./compaction.ts";
+import type { AbortedCheck, CompactionResult } from "./compaction.ts";
 
 /** What the broker learned about a batch while validating it; the log needs no record decoding. */
 export interface AppendBatchInfo {
@@ -106,7 +106,7 @@ export interface PartitionLog {
    * either the old batches or the cleaned ones. Abandoned (cleaned: false) when the log is closed or its start moves
    * during the pass. Never touches the active segment.
    */
-  compact?(nowMs: number): Promise<CompactionResult>;
+  compact?(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult>;
 
   /** Releases everything the log holds: shutdown for a durable log, topic deletion for the memory log. */
   close(): void;

@@ -218,6 +218,14 @@ export class PartitionProducerState {
     return found;
   }
 
+  /** Whether the transactional batch of `producerId` at `offset` lies in one of its aborted transactions. */
+  isAborted(producerId: number, offset: number): boolean {
+    for (const aborted of this.aborted) {
+      if (aborted.producerId === producerId && aborted.firstOffset <= offset && offset <= aborted.lastOffset) return true;
+    }
+    return false;
+  }
+
   /** Forgets aborted transactions wholly below the log start offset: no fetch can reach them any more. */
   pruneBelow(logStartOffset: number): void {
     if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < logStartOffset) {

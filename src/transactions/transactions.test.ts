@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startTestServer, waitFor, type TestServer } from "../../test/helpers/server.ts";
 import { decodeResponse, RawClient, requestFrame } from "../../test/helpers/raw-client.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
-import { buildRecordBatch } from "../protocol/records/record-batch.ts";
+import { buildRecordBatch, decodeRecords } from "../protocol/records/record-batch.ts";
 import { Broker } from "../broker.ts";
 import { parseConfig } from "../config.ts";
 import { TransactionLog } from "./transaction-log.ts";
@@ -217,6 +217,45 @@ describe("transactions with the ACL authorizer", () => {
     expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     const listed = await client.call(66, 1, { stateFilters: [], producerIdFilters: [], durationFilter: -1n });
     expect(listed.transactionStates.map((t: { transactionalId: string }) => t.transactionalId)).toEqual(["tx-guarded"]); // WRITE implies DESCRIBE
+    client.close();
+  });
+});
+
+describe("transactions on compacted topics", () => {
+  test("the cleaner waits out an open transaction, and an aborted write never replaces a key's committed value", async () => {
+    await using server = await startTestServer();
+    const client = await RawClient.connect(server.port);
+    const created = await client.call(19, 4, {
+      topics: [{ name: "changelog", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [
+        { name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "1" }, { name: "min.cleanable.dirty.ratio", value: "0.01" },
+      ] }],
+      timeoutMs: 5_000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(0);
+    const keyed = (key: string, value: string, extra: object = {}) =>
+      buildRecordBatch({ records: [{ key: encoder.encode(key), value: encoder.encode(value) }], ...extra });
+    await client.call(0, 9, produceBody("changelog", keyed("k", "committed")));
+    const init = await client.call(22, 4, { transactionalId: "changelog-tx", transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    const producer = { producerId: Number(init.producerId), producerEpoch: init.producerEpoch };
+    await client.call(24, 3, { v3AndBelowTransactionalId: "changelog-tx", v3AndBelowProducerId: init.producerId, v3AndBelowProducerEpoch: init.producerEpoch, v3AndBelowTopics: [{ name: "changelog", partitions: [0] }] });
+    await client.call(0, 9, produceBody("changelog", keyed("k", "aborted", { ...producer, baseSequence: 0, transactional: true }), "changelog-tx"));
+    await client.call(0, 9, produceBody("changelog", keyed("z", "filler")));
+
+    const log = server.broker.topics.get("changelog")!.partitions[0]!;
+    const values = () => {
+      const { batches } = log.read(log.logStartOffset, 1 << 20, true);
+      return batches.flatMap((batch) => decodeRecords(batch).map((record) => `${new TextDecoder().decode(record.key ?? new Uint8Array())}=${record.value ? new TextDecoder().decode(record.value) : "null"}`));
+    };
+    await server.broker.logCleaner.runOnce();
+    expect(values()).toContain("k=committed"); // open transaction: nothing cleaned past it
+    const ended = await client.call(26, 3, { transactionalId: "changelog-tx", ...{ producerId: init.producerId, producerEpoch: init.producerEpoch }, committed: false });
+    expect(ended.errorCode).toBe(0);
+    await client.call(0, 9, produceBody("changelog", keyed("y", "filler")));
+    await server.broker.logCleaner.runOnce();
+    const after = values();
+    expect(after).toContain("k=committed");
+    expect(after).not.toContain("k=aborted");
     client.close();
   });
 });

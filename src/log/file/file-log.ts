@@ -16,7 +16,7 @@ import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTi
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
 import type { FileLogStore } from "./file-log-store.ts";
 import { limits } from "../../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type CleanableState, type CompactionResult } from "../compaction.ts";
+import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type AbortedCheck, type CleanableState, type CompactionResult } from "../compaction.ts";
 import type { LogConfigs } from "../log-configs.ts";
 import { CleanedSegmentWriter, forEachStoredBatch, reachedSwapStep, recoverCleanerFiles } from "./segment-cleaning.ts";
 import {
@@ -416,7 +416,7 @@ export class FilePartitionLog implements PartitionLog {
     return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
   }
 
-  async compact(nowMs: number): Promise<CompactionResult> {
+  async compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
     const configs = this.configs();
     const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
     if (!configs.compactPolicy || this.closed || this.compacting) return idle;
@@ -424,7 +424,7 @@ export class FilePartitionLog implements PartitionLog {
     if (range.endIndex === 0) return idle;
     this.compacting = true;
     try {
-      return await this.runCleaningPass(nowMs, configs, range);
+      return await this.runCleaningPass(nowMs, configs, range, isAborted);
     } catch (error) {
       // close() pulls the output file from under a pass (its fdatasync may then fail): that is no failure.
       if (this.closed) return idle;
@@ -434,14 +434,19 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  private async runCleaningPass(nowMs: number, configs: LogConfigs, range: { dirtyIndex: number; endIndex: number }): Promise<CompactionResult> {
+  private async runCleaningPass(
+    nowMs: number,
+    configs: LogConfigs,
+    range: { dirtyIndex: number; endIndex: number },
+    isAborted?: AbortedCheck,
+  ): Promise<CompactionResult> {
     const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
     const generation = this.generation;
     const changed = () => this.closed || this.generation !== generation;
     const partition = basename(this.directory);
 
     // Pass 1: map the dirty segments' keys, a whole segment at a time, until the map is full.
-    const map = new OffsetMap();
+    const map = new OffsetMap(isAborted);
     map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
     let cleanEndIndex = range.dirtyIndex;
     while (cleanEndIndex < range.endIndex && (cleanEndIndex === range.dirtyIndex || map.size < limits.cleanerOffsetMapKeysMax)) {
