@@ -38,33 +38,9 @@ import {
 import { compress, decompress, type Codec } from "../compression/index.ts";
 import { limits } from "../config.ts";
 import type { LogConfigs } from "./log-configs.ts";
+import { readInt16, readInt32, readInt64, writeInt16, writeInt32, writeInt64 } from "../protocol/records/big-endian.ts";
 
-const TWO_TO_32 = 2 ** 32;
 
-function readInt16(bytes: Uint8Array, at: number): number {
-  return (((bytes[at]! << 8) | bytes[at + 1]!) << 16) >> 16;
-}
-function readInt32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-}
-function readInt64(bytes: Uint8Array, at: number): number {
-  return readInt32(bytes, at) * TWO_TO_32 + (readInt32(bytes, at + 4) >>> 0);
-}
-function writeInt16(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >> 8;
-  bytes[at + 1] = value;
-}
-function writeInt32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = value >>> 16;
-  bytes[at + 2] = value >>> 8;
-  bytes[at + 3] = value;
-}
-function writeInt64(bytes: Uint8Array, at: number, value: number): void {
-  const high = Math.floor(value / TWO_TO_32);
-  writeInt32(bytes, at, high);
-  writeInt32(bytes, at + 4, value - high * TWO_TO_32);
-}
 
 /** Whether the transactional batch of `producerId` at `offset` was aborted (the partition's producer state knows). */
 export type AbortedCheck = (producerId: number, offset: number) => boolean;

@@ -21,6 +21,7 @@
 //   headers are dropped (the old formats have none), LogAppendTime batches stamp their maxTimestamp (magic 1).
 
 import { ErrorCode } from "../error-codes.ts";
+import { readInt32, readInt64 } from "./big-endian.ts";
 import { compress, decompress, type Codec } from "../../compression/index.ts";
 import { limits } from "../../config.ts";
 import {
@@ -48,12 +49,6 @@ const CODEC_MASK = 0x07;
 const LOG_APPEND_TIME_BIT = 0x08;
 const CODEC_ID_MAX = Compression.lz4;
 
-function readInt32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-}
-function readInt64(bytes: Uint8Array, at: number): number {
-  return readInt32(bytes, at) * 2 ** 32 + (readInt32(bytes, at + 4) >>> 0);
-}
 
 function messageSetError(errorCode: number, message: string): BatchError {
   return { ok: false, errorCode, message };

@@ -30,6 +30,7 @@ import { ProtocolDecodeError, ByteReader } from "../byte-reader.ts";
 import { ByteWriter } from "../byte-writer.ts";
 import { ErrorCode } from "../error-codes.ts";
 import { crc32cRange } from "./crc32c.ts";
+import { readInt16, readInt32, readInt64, readUint32, writeInt16, writeInt32, writeInt64 } from "./big-endian.ts";
 import { compress, decompress, type Codec } from "../../compression/index.ts";
 import { limits } from "../../config.ts";
 
@@ -77,43 +78,13 @@ export const NO_SEQUENCE = -1;
 export const NO_TIMESTAMP = -1;
 export const NO_PARTITION_LEADER_EPOCH = -1;
 
-const TWO_TO_32 = 2 ** 32;
+// --- Checks (byte access is in big-endian.ts) ----------------------------------------------------------------------
 
-// --- Byte access (no DataView: one would be allocated per batch) -----------------------------------------------
-
-function readInt16(bytes: Uint8Array, at: number): number {
-  return (((bytes[at]! << 8) | bytes[at + 1]!) << 16) >> 16;
-}
-function readInt32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-}
-function readUint32(bytes: Uint8Array, at: number): number {
-  return readInt32(bytes, at) >>> 0;
-}
-/** Exact when |value| < 2^53; larger values round (validation rejects them where it matters). */
-function readInt64(bytes: Uint8Array, at: number): number {
-  return readInt32(bytes, at) * TWO_TO_32 + readUint32(bytes, at + 4);
-}
 /** True when the int64 at `at` is -1 or within [0, 2^53). */
 function isSafeInt64OrMinusOne(bytes: Uint8Array, at: number): boolean {
   const high = readInt32(bytes, at);
   if (high === -1) return readUint32(bytes, at + 4) === 0xffffffff;
   return high >= 0 && high < 0x200000;
-}
-function writeInt16(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >> 8;
-  bytes[at + 1] = value;
-}
-function writeInt32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = value >>> 16;
-  bytes[at + 2] = value >>> 8;
-  bytes[at + 3] = value;
-}
-function writeInt64(bytes: Uint8Array, at: number, value: number): void {
-  const high = Math.floor(value / TWO_TO_32);
-  writeInt32(bytes, at, high);
-  writeInt32(bytes, at + 4, value - high * TWO_TO_32);
 }
 function assertSafeInteger(name: string, value: number): void {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${name} ${value} is not a safe integer`);
