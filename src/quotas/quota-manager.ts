@@ -9,15 +9,12 @@
 
 import type { Broker } from "../broker.ts";
 import { limits } from "../config.ts";
-import { NO_RESPONSE, type ApiHandler, type RequestContext } from "../handlers/handler.ts";
+import { NO_RESPONSE, type ApiHandler } from "../handlers/handler.ts";
 import { RateSensor, type RateWindow } from "./rate.ts";
 import { QuotaStore, type QuotaEntity, type QuotaKey } from "./quota-store.ts";
 
 export type QuotaKind = "produce" | "fetch";
 const KEY_OF_KIND: Record<QuotaKind, QuotaKey> = { produce: "producer_byte_rate", fetch: "consumer_byte_rate" };
-
-/** The principal of an unauthenticated connection (Kafka's KafkaPrincipal.ANONYMOUS). */
-export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
 
 /** Sensors kept before stale ones are swept (each is ~11 samples). */
 const SENSORS_SWEEP_AT = 10_000;
@@ -89,11 +86,6 @@ export function quotasFor(broker: Broker): QuotaManager {
   return manager;
 }
 
-/** The connection's principal: set by authentication when it lands, else anonymous. */
-function principalOf(context: RequestContext): string {
-  return (context as { principal?: string }).principal ?? ANONYMOUS_PRINCIPAL;
-}
-
 function produceBytes(request: unknown): number {
   let bytes = 0;
   for (const topic of (request as { topicData: { partitionData: { records: Uint8Array | null }[] }[] }).topicData) {
@@ -122,7 +114,7 @@ export function withByteRateQuota<Request, Response>(handler: ApiHandler<Request
     handle(context, request) {
       const apply = <Result>(response: Result): Result => {
         const bytes = kind === "produce" ? produceBytes(request) : response === NO_RESPONSE ? 0 : fetchBytes(response);
-        const throttleTimeMs = quotasFor(context.broker).record(kind, principalOf(context), context.clientId, bytes);
+        const throttleTimeMs = quotasFor(context.broker).record(kind, context.principal, context.clientId, bytes);
         if (throttleTimeMs > 0 && response !== NO_RESPONSE) {
           (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
           context.broker.metrics.quotaThrottles.inc({ kind });
