@@ -78,7 +78,7 @@ export class Broker {
     this.logCleaner = new LogCleaner(() => this.partitionLogs(), config.logCleanerIntervalMs ?? limits.cleanerIntervalMs);
     if (logFactory !== undefined || config.dataDir === null) {
       this.topics = new TopicStore(
-        logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs))),
+        this.withProducerStates(logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs)))),
       );
       if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(null));
       return;
@@ -93,7 +93,7 @@ export class Broker {
     }
     const catalog = new TopicCatalog(config.dataDir);
     this.fileLogs = fileLogs;
-    this.topics = new TopicStore(fileLogs.createLog, { onChange: (store) => catalog.save(store) });
+    this.topics = new TopicStore(this.withProducerStates(fileLogs.createLog), { onChange: (store) => catalog.save(store) });
     try {
       for (const stored of catalog.load()) this.topics.restore(stored);
       catalog.save(this.topics);
@@ -123,6 +123,19 @@ export class Broker {
     const created = this.topics.create(name, this.config.defaultPartitions);
     if (created.topic) return { topic: created.topic };
     return { errorCode: created.errorCode };
+  }
+
+  /**
+   * A log that starts empty gets its (empty) producer state at once: it is then kept up to date by every append that
+   * carries a producer id, so the first Fetch does not replay the whole log (a full read of it, ~0.1 s of CPU per
+   * GB: +40% on the first read_committed consume of a freshly produced log). Non-empty logs replay on first use.
+   */
+  private withProducerStates(factory: PartitionLogFactory): PartitionLogFactory {
+    return (topic, partition, context) => {
+      const log = factory(topic, partition, context);
+      if (log.logEndOffset === log.logStartOffset) this.producerStates.of(log);
+      return log;
+    };
   }
 
   /**

@@ -60,8 +60,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const { broker, apiVersion } = context;
     const plan = planFetch(broker, apiVersion, request);
     if (typeof plan === "number") return { throttleTimeMs: 0, errorCode: plan, sessionId: 0, responses: [] };
-    const topicNames = new Set(plan.partitions.map((entry) => entry.topicName));
-    plan.denied = new Set([...topicNames].filter((name) => name !== "" && !authorizeTopic(context, AclOperation.READ, name)));
+    // Without an authorizer everything is allowed: no per-request sets on the consume path.
+    if (broker.authorizer !== null) {
+      const topicNames = new Set(plan.partitions.map((entry) => entry.topicName));
+      plan.denied = new Set([...topicNames].filter((name) => name !== "" && !authorizeTopic(context, AclOperation.READ, name)));
+    }
 
     const readCommitted = request.isolationLevel === READ_COMMITTED;
     const maxWaitMs = Math.min(Math.max(request.maxWaitMs, 0), limits.fetchMaxWaitMsMax);

@@ -108,6 +108,13 @@ export interface PartitionLog {
    */
   compact?(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult>;
 
+  /**
+   * The retained batches from the log start, for scans that mostly need headers (the producer-state replay): `header`
+   * is a view of the batch's first 61 bytes, valid only during the call; `wholeBatch()` reads the batch itself (null
+   * when its CRC fails), valid until the next call. Absent: the caller reads the batches with read().
+   */
+  forEachBatchHeader?(visit: (header: Uint8Array, wholeBatch: () => Uint8Array | null) => void): void;
+
   /** Releases everything the log holds: shutdown for a durable log, topic deletion for the memory log. */
   close(): void;
   /** Topic deletion: releases the log and removes its stored data. Absent: close() does both. */

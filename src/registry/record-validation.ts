@@ -15,12 +15,11 @@
 // payload. A failing record fails its whole batch with INVALID_RECORD and per-record messages (Produce v8+
 // record_errors); nothing of the batch is stored. A null key or value is not checked (tombstones, keyless records).
 
-import avro from "avsc";
-import { Tap } from "avsc/lib/utils.js";
-import { Ajv, type ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
-import protobuf from "protobufjs";
+import type avro from "avsc";
+import type { Tap } from "avsc/lib/utils.js";
+import type { ValidateFunction } from "ajv";
+import type * as protobuf from "protobufjs";
+import { addFormats, ajv as loadAjv, ajv2020, avsc, avscTap, protobuf as loadProtobuf } from "./libraries.ts";
 import { batchRecordsSection, Compression, decodeRecords, readBatchHeader, type DecodedRecord } from "../protocol/records/record-batch.ts";
 import type { SchemaStore, StoredSchema } from "./store.ts";
 import { AvroSchema } from "./compatibility/avro.ts";
@@ -262,8 +261,8 @@ function buildDecoder(store: SchemaStore, stored: StoredSchema): PayloadDecoderW
 
 function avroDecoder(schema: string, referenceSchemas: string[]): PayloadDecoderWithCheck {
   const registry: Record<string, avro.Type> = {};
-  for (const reference of referenceSchemas) avro.Type.forSchema(JSON.parse(reference), { registry });
-  const type = avro.Type.forSchema(JSON.parse(schema), { registry });
+  for (const reference of referenceSchemas) avsc().Type.forSchema(JSON.parse(reference), { registry });
+  const type = avsc().Type.forSchema(JSON.parse(schema), { registry });
   const skipper = type as unknown as { _skip(tap: Tap): void };
   const decoder: PayloadDecoderWithCheck = (payload) => {
     const buffer = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -279,7 +278,7 @@ function avroDecoder(schema: string, referenceSchemas: string[]): PayloadDecoder
   // Every length, varint and union branch walked, nothing built: a third of decode's cost. (Enum indexes and UTF-8
   // are not checked, as decoding would not either.)
   decoder.check = (payload) => {
-    const tap = new Tap(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), 0);
+    const tap = new (avscTap())(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), 0);
     try {
       skipper._skip(tap);
     } catch (error) {
@@ -293,13 +292,13 @@ function avroDecoder(schema: string, referenceSchemas: string[]): PayloadDecoder
 }
 
 function protobufDecoder(schema: string, referenceSchemas: string[]): PayloadDecoder {
-  const root = new protobuf.Root();
-  for (const reference of referenceSchemas) protobuf.parse(reference, root, { keepCase: true });
-  const parsed = protobuf.parse(schema, root, { keepCase: true });
+  const root = new (loadProtobuf().Root)();
+  for (const reference of referenceSchemas) loadProtobuf().parse(reference, root, { keepCase: true });
+  const parsed = loadProtobuf().parse(schema, root, { keepCase: true });
   root.resolveAll();
   let namespace: protobuf.NamespaceBase = root;
   for (const part of parsed.package ? parsed.package.split(".") : []) namespace = namespace.get(part) as protobuf.Namespace;
-  const messagesOf = (scope: protobuf.NamespaceBase) => scope.nestedArray.filter((item): item is protobuf.Type => item instanceof protobuf.Type);
+  const messagesOf = (scope: protobuf.NamespaceBase) => scope.nestedArray.filter((item): item is protobuf.Type => item instanceof loadProtobuf().Type);
   const decode = (message: protobuf.Type, bytes: Uint8Array) => {
     const decoded = message.decode(bytes);
     return () => message.toObject(decoded, { longs: String, enums: String, bytes: String, defaults: true });
@@ -338,8 +337,8 @@ function protobufDecoder(schema: string, referenceSchemas: string[]): PayloadDec
 function jsonDecoder(schema: string, references: { name: string; schema: string }[]): PayloadDecoder {
   const json = JSON.parse(schema) as Record<string, unknown> | boolean;
   const dialect = typeof json === "object" && typeof json.$schema === "string" ? json.$schema : "";
-  const ajv = /2019-09|2020-12/.test(dialect) ? new Ajv2020({ strict: false }) : new Ajv({ strict: false });
-  addFormats.default(ajv);
+  const ajv = /2019-09|2020-12/.test(dialect) ? new (ajv2020())({ strict: false }) : new (loadAjv())({ strict: false });
+  addFormats().default(ajv);
   for (const reference of references) ajv.addSchema(JSON.parse(reference.schema), reference.name);
   const copy = typeof json === "object" ? { ...json } : json;
   if (typeof copy === "object") delete copy.$schema;

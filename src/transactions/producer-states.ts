@@ -88,6 +88,15 @@ export class ProducerStates {
 function replay(log: PartitionLog): PartitionProducerState {
   const state = new PartitionProducerState();
   const nowMs = Date.now();
+  if (log.forEachBatchHeader) {
+    // Headers only; a batch with a producer id is read whole, so a corrupt one is left out as read() leaves it out.
+    log.forEachBatchHeader((headerBytes, wholeBatch) => {
+      if (readBatchHeader(headerBytes).producerId < 0) return;
+      const batch = wholeBatch();
+      if (batch !== null) replayBatch(state, batch, readBatchHeader(batch), nowMs);
+    });
+    return state;
+  }
   let offset = log.logStartOffset;
   const end = log.logEndOffset;
   while (offset < end) {

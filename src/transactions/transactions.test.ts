@@ -259,3 +259,26 @@ describe("transactions on compacted topics", () => {
     client.close();
   });
 });
+
+describe("producer state of a new partition", () => {
+  test("starts empty and is not replayed from the log it sees filled, while a restarted non-empty log replays", async () => {
+    const dataDir = dataFolder();
+    const config = { ...parseConfig(["--listen", "127.0.0.1:0"], {})!, dataDir };
+    let broker = new Broker(config);
+    broker.topics.create("fresh", 1);
+    const log = broker.topics.get("fresh")!.partitions[0]!;
+    // Registered at creation: reads by Fetch find it instead of replaying the log.
+    expect(broker.producerStates.loaded(log)).toBeDefined();
+    // An idempotent batch appended outside the Produce handler is only seen by a replay: proves none happens.
+    const batch = idempotentBatch(7, 0, 0, ["a"]);
+    log.append(batch, { lastOffsetDelta: 0, maxTimestamp: 0, firstTimestamp: 0, maxTimestampOffsetDelta: 0 });
+    expect(broker.producerStates.of(log).producers.size).toBe(0);
+    broker.close();
+
+    broker = new Broker(config);
+    const reopened = broker.topics.get("fresh")!.partitions[0]!;
+    expect(broker.producerStates.loaded(reopened)).toBeUndefined();
+    expect(broker.producerStates.of(reopened).producers.has(7)).toBe(true);
+    broker.close();
+  });
+});

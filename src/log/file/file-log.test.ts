@@ -110,6 +110,25 @@ describe("file partition log", () => {
     store.close();
   });
 
+  test("forEachBatchHeader visits every retained batch from the log start, headers only, whole batch on demand", () => {
+    const { store, log } = openLog(temporaryDirectory(), { configs: new Map([["segment.bytes", "300"]]) });
+    for (let i = 0; i < 10; i++) appendRecords(log, `r${i}`, 2);
+    const large = "x".repeat(20_000); // larger than the scan window: its body is skipped, not read
+    appendRecords(log, large, 1);
+    log.advanceLogStartOffset(5); // inside the batch [4, 5]: that batch is still visited
+    const visited: { baseOffset: number; headerBytes: number; values: string[] }[] = [];
+    log.forEachBatchHeader((header, wholeBatch) => {
+      const baseOffset = readBaseOffset(header);
+      const values = baseOffset % 4 === 0 ? decodeRecords(wholeBatch()!).map((record) => Buffer.from(record.value!).toString()) : [];
+      visited.push({ baseOffset, headerBytes: header.length, values });
+    });
+    expect(visited.map((entry) => entry.baseOffset)).toEqual([4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    expect(visited.every((entry) => entry.headerBytes === 61)).toBe(true);
+    expect(visited[0]!.values).toEqual(["r2-0", "r2-1"]);
+    expect(visited[visited.length - 1]!.values).toEqual([`${large}-0`]);
+    store.close();
+  });
+
   test("the active segment rolls at segment.bytes and reads cross segments", () => {
     const dataDir = temporaryDirectory();
     const { store, log } = openLog(dataDir, { configs: new Map([["segment.bytes", "300"]]) });

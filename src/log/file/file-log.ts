@@ -680,6 +680,42 @@ export class FilePartitionLog implements PartitionLog {
     return batch;
   }
 
+  /**
+   * PartitionLog.forEachBatchHeader: headers through the scan window, so the bodies of large batches are skipped
+   * (reading them made a producer-state replay cost as much as reading the whole log).
+   */
+  forEachBatchHeader(visit: (header: Uint8Array, wholeBatch: () => Uint8Array | null) => void): void {
+    let held: Uint8Array | null = null;
+    const releaseHeld = () => {
+      if (held !== null) this.store.readBuffers.release(held);
+      held = null;
+    };
+    try {
+      for (const segment of [...this.segments]) {
+        if (segment.nextOffset <= this.currentLogStartOffset || segment.sizeBytes === 0) continue;
+        scanBatches(
+          segment.logFd,
+          0,
+          segment.sizeBytes,
+          false,
+          (bytes, at, position, length) => {
+            if (segment.corruptPositions?.has(position)) return false;
+            if (readHeader(bytes, at).lastOffset < this.currentLogStartOffset) return false;
+            visit(bytes.subarray(at, at + BATCH_HEADER_BYTES), () => {
+              releaseHeld();
+              held = this.readWholeBatch(segment, position, length);
+              return held;
+            });
+            return false;
+          },
+          LOOKUP_WINDOW_BYTES,
+        );
+      }
+    } finally {
+      releaseHeld();
+    }
+  }
+
   /** After a restart the offset of a segment's max timestamp is not known: find its batch and the record in it. */
   private findMaxTimestampOffset(segment: Segment): number {
     let offset = -1;

@@ -9,8 +9,8 @@
 // text → descriptor direction walks protobufjs's reflection of the parsed .proto (references' files loaded into the
 // same root so imported types resolve). Not kept: custom options (extensions of *Options), groups, editions.
 
-import protobuf from "protobufjs";
-import * as descriptor from "protobufjs/ext/descriptor";
+import type * as protobuf from "protobufjs";
+import { protobuf as loadProtobuf, protobufDescriptor } from "../libraries.ts";
 import { InvalidSchemaError, type ResolvedReference } from "./types.ts";
 
 /** The descriptor shapes read here (the generated .d.ts types several of them as `any`). */
@@ -91,7 +91,7 @@ export function decodeSerializedDescriptor(base64: string): FileDescriptor {
   const bytes = Buffer.from(base64.replace(/\s+/g, ""), "base64");
   let decoded: FileDescriptor;
   try {
-    decoded = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bytes), { enums: Number, longs: Number }) as FileDescriptor;
+    decoded = protobufDescriptor().FileDescriptorProto.toObject(protobufDescriptor().FileDescriptorProto.decode(bytes), { enums: Number, longs: Number }) as FileDescriptor;
   } catch (error) {
     throw new InvalidSchemaError(`Invalid schema: not .proto text and not a serialized FileDescriptorProto (${(error as Error).message})`);
   }
@@ -103,8 +103,8 @@ export function decodeSerializedDescriptor(base64: string): FileDescriptor {
 
 /** The base64 of a FileDescriptorProto. */
 export function encodeSerializedDescriptor(file: FileDescriptor): string {
-  const message = descriptor.FileDescriptorProto.fromObject(file as Record<string, unknown>);
-  return Buffer.from(descriptor.FileDescriptorProto.encode(message).finish()).toString("base64");
+  const message = protobufDescriptor().FileDescriptorProto.fromObject(file as Record<string, unknown>);
+  return Buffer.from(protobufDescriptor().FileDescriptorProto.encode(message).finish()).toString("base64");
 }
 
 // --- .proto text → descriptor -------------------------------------------------------------------------------------
@@ -115,20 +115,20 @@ function syntaxOf(text: string): "proto2" | "proto3" {
 
 /** Parses the text with its references' files into one resolved root; returns the root and the file's own namespace. */
 function loadRoot(text: string, references: ResolvedReference[]): { root: protobuf.Root; parsed: protobuf.IParserResult } {
-  const root = new protobuf.Root();
+  const root = new (loadProtobuf().Root)();
   const options = { keepCase: true, alternateCommentMode: true };
   try {
     const imports = new Set<string>();
     for (const reference of references) {
-      const result = protobuf.parse(reference.schema, root, options);
+      const result = loadProtobuf().parse(reference.schema, root, options);
       for (const name of [...(result.imports ?? []), ...(result.weakImports ?? [])]) imports.add(name);
     }
-    const parsed = protobuf.parse(text, root, options);
+    const parsed = loadProtobuf().parse(text, root, options);
     for (const name of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) imports.add(name);
     // google/protobuf/*.proto imports that no reference provides: protobufjs bundles the well-known ones.
     for (const name of imports) {
       if (references.some((reference) => reference.name === name)) continue;
-      const common = protobuf.common.get(name) as { nested?: Record<string, protobuf.AnyNestedObject> } | null;
+      const common = loadProtobuf().common.get(name) as { nested?: Record<string, protobuf.AnyNestedObject> } | null;
       if (common?.nested) root.addJSON(common.nested);
     }
     root.resolveAll();
@@ -177,7 +177,7 @@ function fieldType(field: protobuf.Field, type: string): { type: number; typeNam
   if (type in TYPE_BY_SCALAR) return { type: TYPE_BY_SCALAR[type]! };
   const resolved = field.parent?.lookupTypeOrEnum(type);
   if (!resolved) throw new InvalidSchemaError(`Invalid schema: type ${type} of field ${field.name} not found`);
-  return { type: resolved instanceof protobuf.Enum ? TYPE_ENUM : TYPE_MESSAGE, typeName: resolved.fullName };
+  return { type: resolved instanceof loadProtobuf().Enum ? TYPE_ENUM : TYPE_MESSAGE, typeName: resolved.fullName };
 }
 
 function mapEntryName(fieldName: string): string {
@@ -189,7 +189,7 @@ function messageDescriptor(type: protobuf.Type, syntax: "proto2" | "proto3"): Me
   const message: MessageDescriptor = { name: type.name, field: [], nestedType: [], enumType: [], oneofDecl: oneofs.map((oneof) => ({ name: oneof.name })) };
   for (const field of type.fieldsArray) {
     const entry: FieldDescriptor = { name: field.name, number: field.id, label: LABEL_OPTIONAL };
-    if (field instanceof protobuf.MapField) {
+    if (field instanceof loadProtobuf().MapField) {
       const entryName = mapEntryName(field.name);
       message.nestedType!.push({
         name: entryName,
@@ -210,18 +210,18 @@ function messageDescriptor(type: protobuf.Type, syntax: "proto2" | "proto3"): Me
     const jsonName = field.options?.json_name;
     if (typeof jsonName === "string" && jsonName !== defaultJsonName(field.name)) entry.jsonName = jsonName;
     if (field.options?.default !== undefined) entry.defaultValue = String(field.options.default);
-    const options = optionsOf(field.options, descriptor.FieldOptions);
+    const options = optionsOf(field.options, protobufDescriptor().FieldOptions);
     if (options) entry.options = options;
     message.field!.push(entry);
   }
   for (const nested of type.nestedArray) {
-    if (nested instanceof protobuf.Type) message.nestedType!.push(messageDescriptor(nested, syntax));
-    else if (nested instanceof protobuf.Enum) message.enumType!.push(enumDescriptor(nested));
+    if (nested instanceof loadProtobuf().Type) message.nestedType!.push(messageDescriptor(nested, syntax));
+    else if (nested instanceof loadProtobuf().Enum) message.enumType!.push(enumDescriptor(nested));
   }
   const reserved = rangesOf(type.reserved);
   if (reserved.ranges.length > 0) message.reservedRange = reserved.ranges;
   if (reserved.names.length > 0) message.reservedName = reserved.names;
-  const options = optionsOf(type.options, descriptor.MessageOptions);
+  const options = optionsOf(type.options, protobufDescriptor().MessageOptions);
   if (options) message.options = options;
   return message;
 }
@@ -230,7 +230,7 @@ function enumDescriptor(element: protobuf.Enum): EnumDescriptor {
   const result: EnumDescriptor = {
     name: element.name,
     value: Object.entries(element.values).map(([name, number]) => {
-      const options = optionsOf(element.valuesOptions?.[name], descriptor.EnumValueOptions);
+      const options = optionsOf(element.valuesOptions?.[name], protobufDescriptor().EnumValueOptions);
       return options ? { name, number, options } : { name, number };
     }),
   };
@@ -238,7 +238,7 @@ function enumDescriptor(element: protobuf.Enum): EnumDescriptor {
   // Enum reserved ranges are inclusive in EnumReservedRange, unlike message ranges.
   if (reserved.ranges.length > 0) result.reservedRange = reserved.ranges.map(({ start, end }) => ({ start, end: end - 1 }));
   if (reserved.names.length > 0) result.reservedName = reserved.names;
-  const options = optionsOf(element.options, descriptor.EnumOptions);
+  const options = optionsOf(element.options, protobufDescriptor().EnumOptions);
   if (options) result.options = options;
   return result;
 }
@@ -265,22 +265,22 @@ export function protoTextToDescriptor(text: string, references: ResolvedReferenc
   const syntax = syntaxOf(text);
   const packageName = parsed.package ?? "";
   const namespace = packageName === "" ? root : root.lookup(packageName);
-  if (!(namespace instanceof protobuf.Namespace) && !(namespace instanceof protobuf.Root)) throw new InvalidSchemaError(`package ${packageName} not found`);
+  if (!(namespace instanceof loadProtobuf().Namespace) && !(namespace instanceof loadProtobuf().Root)) throw new InvalidSchemaError(`package ${packageName} not found`);
   // The file's own top-level elements: those its text declares (a reference may share the package).
-  const alone = protobuf.parse(text, { keepCase: true, alternateCommentMode: true }).root;
+  const alone = loadProtobuf().parse(text, { keepCase: true, alternateCommentMode: true }).root;
   const ownNamespace = packageName === "" ? alone : alone.lookup(packageName);
-  const own = new Set(ownNamespace instanceof protobuf.Namespace ? ownNamespace.nestedArray.map((element) => element.name) : []);
+  const own = new Set(ownNamespace instanceof loadProtobuf().Namespace ? ownNamespace.nestedArray.map((element) => element.name) : []);
   const file: FileDescriptor = { name: fileName, messageType: [], enumType: [], service: [] };
   if (packageName !== "") file.package = packageName;
   const dependencies = [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])];
   if (dependencies.length > 0) file.dependency = dependencies;
   for (const element of (namespace as protobuf.Namespace).nestedArray) {
     if (!own.has(element.name)) continue;
-    if (element instanceof protobuf.Type) file.messageType!.push(messageDescriptor(element, syntax));
-    else if (element instanceof protobuf.Enum) file.enumType!.push(enumDescriptor(element));
-    else if (element instanceof protobuf.Service) file.service!.push(serviceDescriptor(element));
+    if (element instanceof loadProtobuf().Type) file.messageType!.push(messageDescriptor(element, syntax));
+    else if (element instanceof loadProtobuf().Enum) file.enumType!.push(enumDescriptor(element));
+    else if (element instanceof loadProtobuf().Service) file.service!.push(serviceDescriptor(element));
   }
-  const fileOptions = optionsOf((namespace as protobuf.Namespace).options, descriptor.FileOptions);
+  const fileOptions = optionsOf((namespace as protobuf.Namespace).options, protobufDescriptor().FileOptions);
   if (fileOptions) file.options = fileOptions;
   if (syntax === "proto3") file.syntax = "proto3";
   return file;
@@ -341,7 +341,7 @@ function optionPairs(options: Record<string, unknown> | undefined, type: protobu
     if (NOT_OPTIONS.has(name) || value === undefined || value === null || typeof value === "object") continue;
     const field = type.fields[name];
     field?.resolve();
-    pairs.push([camelToSnake(name), optionValue(value, field?.resolvedType instanceof protobuf.Enum)]);
+    pairs.push([camelToSnake(name), optionValue(value, field?.resolvedType instanceof loadProtobuf().Enum)]);
   }
   return write.normalize ? pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : pairs;
 }
@@ -383,7 +383,7 @@ class ProtoWriter {
     const name = `${scope}.${message.name}`;
     const entries = new Map((message.nestedType ?? []).filter((nested) => nested.options?.mapEntry === true).map((nested) => [nested.name, nested]));
     const body: string[] = [...reservedLines(message.reservedRange, message.reservedName, true, this.write)];
-    for (const [option, value] of optionPairs(message.options, descriptor.MessageOptions, this.write)) body.push(`option ${option} = ${value};`);
+    for (const [option, value] of optionPairs(message.options, protobufDescriptor().MessageOptions, this.write)) body.push(`option ${option} = ${value};`);
     const fields = message.field ?? [];
     const realOneof = (field: FieldDescriptor) => field.oneofIndex !== undefined && field.oneofIndex !== null && !field.proto3Optional;
     const sorted = (list: FieldDescriptor[]) => (this.write.normalize ? [...list].sort((a, b) => a.number - b.number) : list);
@@ -394,7 +394,7 @@ class ProtoWriter {
     if (this.write.normalize) oneofs.sort((a, b) => a.fields[0]!.number - b.fields[0]!.number);
     for (const { oneof, fields: members } of oneofs) {
       body.push(`oneof ${oneof.name} {`);
-      for (const [option, value] of optionPairs(oneof.options, descriptor.OneofOptions, this.write)) body.push(`  option ${option} = ${value};`);
+      for (const [option, value] of optionPairs(oneof.options, protobufDescriptor().OneofOptions, this.write)) body.push(`  option ${option} = ${value};`);
       body.push(...indent(members.map((field) => this.field(field, name, entries, true))));
       body.push("}");
     }
@@ -404,7 +404,7 @@ class ProtoWriter {
   }
 
   private field(field: FieldDescriptor, scope: string, entries: Map<string, MessageDescriptor>, inOneof = false): string {
-    const options = optionPairs(field.options, descriptor.FieldOptions, this.write);
+    const options = optionPairs(field.options, protobufDescriptor().FieldOptions, this.write);
     if (field.jsonName && field.jsonName !== defaultJsonName(field.name)) options.push(["json_name", quote(field.jsonName)]);
     if (field.defaultValue !== undefined && field.defaultValue !== "") {
       options.push(["default", field.type === 9 || field.type === 12 ? quote(field.defaultValue) : field.defaultValue]);
@@ -433,11 +433,11 @@ class ProtoWriter {
 
   enumeration(element: EnumDescriptor): string[] {
     const body: string[] = [...reservedLines(element.reservedRange, element.reservedName, false, this.write)];
-    for (const [option, value] of optionPairs(element.options, descriptor.EnumOptions, this.write)) body.push(`option ${option} = ${value};`);
+    for (const [option, value] of optionPairs(element.options, protobufDescriptor().EnumOptions, this.write)) body.push(`option ${option} = ${value};`);
     const values = [...(element.value ?? [])];
     if (this.write.normalize) values.sort((a, b) => a.number - b.number || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const value of values) {
-      const options = optionPairs(value.options, descriptor.EnumValueOptions, this.write);
+      const options = optionPairs(value.options, protobufDescriptor().EnumValueOptions, this.write);
       const suffix = options.length > 0 ? ` [${options.map(([name, text]) => `${name} = ${text}`).join(", ")}]` : "";
       body.push(`${value.name} = ${value.number}${suffix};`);
     }
@@ -446,7 +446,7 @@ class ProtoWriter {
 
   service(service: ServiceDescriptor, scope: string): string[] {
     const body: string[] = [];
-    for (const [option, value] of optionPairs(service.options, descriptor.ServiceOptions, this.write)) body.push(`option ${option} = ${value};`);
+    for (const [option, value] of optionPairs(service.options, protobufDescriptor().ServiceOptions, this.write)) body.push(`option ${option} = ${value};`);
     for (const method of service.method ?? []) {
       const input = `${method.clientStreaming ? "stream " : ""}${this.typeName(method.inputType, scope)}`;
       const output = `${method.serverStreaming ? "stream " : ""}${this.typeName(method.outputType, scope)}`;
@@ -479,7 +479,7 @@ export function descriptorToProtoText(file: FileDescriptor, write: WriteOptions,
     for (const name of imports) lines.push(`import ${quote(name)};`);
     for (const name of publicImports) lines.push(`import public ${quote(name)};`);
   }
-  const fileOptions = optionPairs(file.options, descriptor.FileOptions, write);
+  const fileOptions = optionPairs(file.options, protobufDescriptor().FileOptions, write);
   if (fileOptions.length > 0) {
     lines.push("");
     for (const [option, value] of fileOptions) lines.push(`option ${option} = ${value};`);

@@ -7,7 +7,8 @@
 // kind / message type / map-vs-scalar changes, repeated↔singular for numbers, proto2 required fields added or
 // removed, a oneof member deleted, several existing fields (or fields of different origins) merged into one oneof.
 
-import protobuf from "protobufjs";
+import type * as protobuf from "protobufjs";
+import { protobuf as loadProtobuf } from "../libraries.ts";
 import {
   decodeSerializedDescriptor,
   descriptorToProtoText,
@@ -50,7 +51,7 @@ interface ProtoFile {
 function parseFile(text: string): { file: ProtoFile; imports: string[] } {
   let parsed: protobuf.IParserResult;
   try {
-    parsed = protobuf.parse(text, { keepCase: true, alternateCommentMode: true });
+    parsed = loadProtobuf().parse(text, { keepCase: true, alternateCommentMode: true });
   } catch (error) {
     throw new InvalidSchemaError(`Invalid schema: ${(error as Error).message}`);
   }
@@ -58,10 +59,10 @@ function parseFile(text: string): { file: ProtoFile; imports: string[] } {
   let namespace: protobuf.NamespaceBase = parsed.root;
   for (const part of packageName === "" ? [] : packageName.split(".")) {
     const next = namespace.get(part);
-    if (!(next instanceof protobuf.Namespace)) throw new InvalidSchemaError(`package ${packageName} not found`);
+    if (!(next instanceof loadProtobuf().Namespace)) throw new InvalidSchemaError(`package ${packageName} not found`);
     namespace = next;
   }
-  const types = namespace.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof protobuf.Type || item instanceof protobuf.Enum);
+  const types = namespace.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof loadProtobuf().Type || item instanceof loadProtobuf().Enum);
   return { file: { packageName, types }, imports: [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])] };
 }
 
@@ -69,8 +70,8 @@ function collectTypes(file: ProtoFile, reference: string | null, into: Map<strin
   const visit = (element: protobuf.Type | protobuf.Enum, scope: string) => {
     const fullName = scope === "" ? element.name : `${scope}.${element.name}`;
     into.set(fullName, { fullName, packageName: file.packageName, element, reference });
-    if (element instanceof protobuf.Type) {
-      for (const nested of element.nestedArray) if (nested instanceof protobuf.Type || nested instanceof protobuf.Enum) visit(nested, fullName);
+    if (element instanceof loadProtobuf().Type) {
+      for (const nested of element.nestedArray) if (nested instanceof loadProtobuf().Type || nested instanceof loadProtobuf().Enum) visit(nested, fullName);
     }
   };
   for (const type of file.types) visit(type, file.packageName);
@@ -113,16 +114,16 @@ export class ProtobufSchema implements ParsedSchema {
     let candidates = this.file.types;
     let message: protobuf.Type | null = null;
     for (const index of indexes) {
-      message = candidates.filter((item): item is protobuf.Type => item instanceof protobuf.Type)[index] ?? null;
+      message = candidates.filter((item): item is protobuf.Type => item instanceof loadProtobuf().Type)[index] ?? null;
       if (message === null) return null;
-      candidates = message.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof protobuf.Type || item instanceof protobuf.Enum);
+      candidates = message.nestedArray.filter((item): item is protobuf.Type | protobuf.Enum => item instanceof loadProtobuf().Type || item instanceof loadProtobuf().Enum);
     }
     return message === null ? null : message.fullName.replace(/^\./, "");
   }
 
   /** The message names in envelope order (Confluent message indexes count messages only, depth first). */
   messageNames(): string[] {
-    return [...this.types.values()].filter((info) => info.reference === null && info.element instanceof protobuf.Type).map((info) => info.fullName);
+    return [...this.types.values()].filter((info) => info.reference === null && info.element instanceof loadProtobuf().Type).map((info) => info.fullName);
   }
 }
 
@@ -191,8 +192,8 @@ class ProtoDiffContext {
       const messages = new Map<string, { element: protobuf.Type; index: number }>();
       const enums = new Map<string, protobuf.Enum>();
       for (const element of elements) {
-        if (element instanceof protobuf.Type) messages.set(element.name, { element, index: messages.size });
-        else if (element instanceof protobuf.Enum) enums.set(element.name, element);
+        if (element instanceof loadProtobuf().Type) messages.set(element.name, { element, index: messages.size });
+        else if (element instanceof loadProtobuf().Enum) enums.set(element.name, element);
       }
       return { messages, enums };
     };
@@ -322,7 +323,7 @@ class ProtoDiffContext {
         this.add(stringOrBytes ? "FIELD_STRING_OR_BYTES_LABEL_CHANGED" : "FIELD_NUMERIC_LABEL_CHANGED");
       }
     }
-    if (original instanceof protobuf.MapField && update instanceof protobuf.MapField) {
+    if (original instanceof loadProtobuf().MapField && update instanceof loadProtobuf().MapField) {
       this.compareTypes(original.keyType, update.keyType, original.parent, update.parent);
       this.compareTypes(original.type, update.type, original.parent, update.parent);
       return;
@@ -332,14 +333,14 @@ class ProtoDiffContext {
   }
 
   private kind(field: protobuf.Field, side: Side): "SCALAR" | "MAP" | "MESSAGE" {
-    if (field instanceof protobuf.MapField) return "MAP";
+    if (field instanceof loadProtobuf().MapField) return "MAP";
     return this.typeKind(field.type, field.parent, side);
   }
 
   private typeKind(type: string, scope: protobuf.NamespaceBase | null, side: Side): "SCALAR" | "MESSAGE" {
     if (type in SCALAR_KINDS) return "SCALAR";
     const info = this.resolve(type, scope, side);
-    return info !== null && info.element instanceof protobuf.Enum ? "SCALAR" : "MESSAGE";
+    return info !== null && info.element instanceof loadProtobuf().Enum ? "SCALAR" : "MESSAGE";
   }
 
   /** Enums count as GENERAL_NUMBER (varint), like int32. */
