@@ -10,7 +10,8 @@
 //   whose codec differs; otherwise the batch is stored as sent (zero-copy, trap 11). Errors are per partition.
 // - The log assigns offsets and rewrites each stored batch's base offset (the CRC does not cover it).
 // - Topics with message.timestamp.type=LogAppendTime get the append time written into the batch (CRC redone).
-// - Unknown topics are auto-created when allowed; acks must be 0, 1 or -1; acks=0 gets no response (trap 6).
+// - Unknown topics are auto-created when allowed; acks must be 0, 1 or -1; acks=0 gets no response (trap 6), and when a
+//   partition failed the connection is closed instead, as Kafka does, so that the producer notices.
 // - Single node: acks=1 is answered after the append (write), acks=-1 after the log's sync (fsync with --flush
 //   always; KAFKA_STORAGE_ERROR when it fails).
 // - With an authorizer: WRITE on the transactional id when the request names one (TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
@@ -44,7 +45,7 @@ import { schemaRecordErrors } from "../registry/record-validation.ts";
 import { AclOperation, authorizeTopic, authorizeTransactionalId, autoCreationDenied } from "../security/authorize.ts";
 import { isCompactedTopic } from "../log/log-configs.ts";
 import { batchTooLargeError } from "../metadata/topic-configs.ts";
-import { NO_RESPONSE, type ApiHandler } from "./handler.ts";
+import { CLOSE_WITHOUT_RESPONSE, NO_RESPONSE, type ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ProduceResponse>["responses"]>[number]["partitionResponses"]>[number];
 
@@ -77,7 +78,10 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       });
       return { name: topicData.name, topicId: found && !("errorCode" in found) ? found.topic.topicId : undefined, partitionResponses };
     });
-    if (request.acks === 0) return NO_RESPONSE;
+    if (request.acks === 0) {
+      const failed = responses.some(({ partitionResponses }) => partitionResponses.some((partition) => partition.errorCode !== ErrorCode.NONE));
+      return failed ? CLOSE_WITHOUT_RESPONSE : NO_RESPONSE;
+    }
     const response = { responses, throttleTimeMs: 0 };
     return request.acks === -1 ? afterSync(broker, responses, response) : response;
   },

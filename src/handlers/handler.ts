@@ -36,7 +36,12 @@ export { ANONYMOUS_PRINCIPAL } from "../security/sasl.ts";
 
 /** A handler's answer: a response, a promise of one when it must wait, or NO_RESPONSE (Produce acks=0). */
 export const NO_RESPONSE = Symbol("no response");
-export type HandlerResult<Response> = Encodable<Response> | typeof NO_RESPONSE;
+/**
+ * No answer, and the connection is closed once what went before it is written: Produce with acks=0 that failed for
+ * some partition (Kafka closes the connection so that the producer, which waits for nothing, notices).
+ */
+export const CLOSE_WITHOUT_RESPONSE = Symbol("close without response");
+export type HandlerResult<Response> = Encodable<Response> | typeof NO_RESPONSE | typeof CLOSE_WITHOUT_RESPONSE;
 
 export interface ApiHandler<Request = any, Response = any> {
   readonly apiKey: number;

@@ -9,7 +9,7 @@
 
 import type { Broker } from "../broker.ts";
 import { limits } from "../config.ts";
-import { NO_RESPONSE, type ApiHandler } from "../handlers/handler.ts";
+import { CLOSE_WITHOUT_RESPONSE, NO_RESPONSE, type ApiHandler } from "../handlers/handler.ts";
 import { RateSensor, type RateWindow } from "./rate.ts";
 import { QuotaStore, type QuotaEntity, type QuotaKey } from "./quota-store.ts";
 
@@ -119,9 +119,9 @@ export function withByteRateQuota<Request, Response>(handler: ApiHandler<Request
       // point into) alive until an acks=-1 Produce's fsync: that retention alone tripled the page faults of a produce.
       const producedBytes = kind === "produce" ? produceBytes(request) : 0;
       const apply = <Result>(response: Result): Result => {
-        const bytes = kind === "produce" ? producedBytes : response === NO_RESPONSE ? 0 : fetchBytes(response);
+        const bytes = kind === "produce" ? producedBytes : response === NO_RESPONSE || response === CLOSE_WITHOUT_RESPONSE ? 0 : fetchBytes(response);
         const throttleTimeMs = quotas.record(kind, context.principal, context.clientId, bytes);
-        if (throttleTimeMs > 0 && response !== NO_RESPONSE) {
+        if (throttleTimeMs > 0 && response !== NO_RESPONSE && response !== CLOSE_WITHOUT_RESPONSE) {
           (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
           context.broker.metrics.quotaThrottles.inc({ kind });
           context.broker.metrics.quotaThrottleTime.inc({ kind }, throttleTimeMs / 1000);

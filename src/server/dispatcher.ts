@@ -3,7 +3,7 @@
 
 import type { Broker } from "../broker.ts";
 import { handlerFor, supportedApiKeys } from "../handlers/registry.ts";
-import { CLOSE_AFTER_RESPONSE, NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
+import { CLOSE_AFTER_RESPONSE, CLOSE_WITHOUT_RESPONSE, NO_RESPONSE, type RequestContext } from "../handlers/handler.ts";
 import { ByteReader, ProtocolDecodeError } from "../protocol/byte-reader.ts";
 import type { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
@@ -34,6 +34,7 @@ export interface PendingResponse {
 
 /** Whether the connection must close once this response is sent (a failed SASL authentication). */
 export function closesAfterResponse(pending: PendingResponse): boolean {
+  if (pending.result === CLOSE_WITHOUT_RESPONSE) return true;
   const result = pending.result as { [CLOSE_AFTER_RESPONSE]?: boolean } | null;
   return typeof result === "object" && result !== null && result[CLOSE_AFTER_RESPONSE] === true;
 }
@@ -132,7 +133,7 @@ export class RequestDispatcher {
 
   /** Writes the response frame; false when there is none to send (acks=0). */
   encode(pending: PendingResponse, writer: ByteWriter): boolean {
-    if (pending.result === NO_RESPONSE) return false;
+    if (pending.result === NO_RESPONSE || pending.result === CLOSE_WITHOUT_RESPONSE) return false;
     if (pending.rawToken) {
       const token = (pending.result as { authBytes: Uint8Array | null }).authBytes;
       if (token === null) return false;

@@ -54,6 +54,15 @@ describe("framing and ordering", () => {
     client.close();
   });
 
+  test("acks=0 Produce that fails for a partition closes the connection after what came before, as Kafka does", async () => {
+    const client = await RawClient.connect(server.port);
+    // Appends to an internal topic are refused; with acks=0 the only way to tell the producer is to close.
+    client.write(Buffer.concat([apiVersionsRequest(1), produceRequest(2, "__consumer_offsets", 0, "refused"), apiVersionsRequest(3)]));
+    const first = await client.nextFrame();
+    expect(decodeResponse(18, 2, first!).correlationId).toBe(1);
+    expect(await client.waitClosed()).toBe(true);
+  });
+
   test("a frame delivered one byte at a time is assembled", async () => {
     const client = await RawClient.connect(server.port);
     const frame = apiVersionsRequest(9);
