@@ -13,8 +13,8 @@
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { AlterConfigsRequest, AlterConfigsResponse } from "../protocol/messages/33-alter-configs.ts";
-import { ConfigResourceType, checkTopicConfigs } from "../metadata/topic-configs.ts";
-import { AclOperation, configResourceDenied } from "../security/authorize.ts";
+import { checkTopicConfigs } from "../metadata/topic-configs.ts";
+import { alterableTopic } from "./alterable-topic.ts";
 import type { ApiHandler } from "./handler.ts";
 
 export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsResponse> = {
@@ -25,13 +25,8 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
     const { broker } = context;
     const responses = request.resources.map(({ resourceType, resourceName, configs }) => {
       const result = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, resourceType, resourceName });
-      const denied = configResourceDenied(context, AclOperation.ALTER_CONFIGS, resourceType, resourceName);
-      if (denied !== null) return result(denied, null);
-      if (resourceType !== ConfigResourceType.topic) {
-        return result(ErrorCode.INVALID_REQUEST, `Resource type ${resourceType} has no alterable configs on this node`);
-      }
-      const topic = broker.topics.get(resourceName);
-      if (!topic) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist.`);
+      const found = alterableTopic(context, resourceType, resourceName);
+      if (!("topic" in found)) return result(found.errorCode, found.errorMessage);
       const next = new Map<string, string>();
       for (const { name, value } of configs) {
         if (value === null) return result(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${name}`);

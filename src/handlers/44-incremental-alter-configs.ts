@@ -13,8 +13,8 @@
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from "../protocol/messages/44-incremental-alter-configs.ts";
-import { ConfigResourceType, checkTopicConfigs, isListTopicConfig, topicConfigDefinitions } from "../metadata/topic-configs.ts";
-import { AclOperation, configResourceDenied } from "../security/authorize.ts";
+import { checkTopicConfigs, isListTopicConfig, topicConfigDefinitions } from "../metadata/topic-configs.ts";
+import { alterableTopic } from "./alterable-topic.ts";
 import type { ApiHandler } from "./handler.ts";
 
 const Operation = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
@@ -27,13 +27,9 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
     const { broker } = context;
     const responses = request.resources.map(({ resourceType, resourceName, configs }) => {
       const result = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, resourceType, resourceName });
-      const denied = configResourceDenied(context, AclOperation.ALTER_CONFIGS, resourceType, resourceName);
-      if (denied !== null) return result(denied, null);
-      if (resourceType !== ConfigResourceType.topic) {
-        return result(ErrorCode.INVALID_REQUEST, `Resource type ${resourceType} has no alterable configs on this node`);
-      }
-      const topic = broker.topics.get(resourceName);
-      if (!topic) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist.`);
+      const found = alterableTopic(context, resourceType, resourceName);
+      if (!("topic" in found)) return result(found.errorCode, found.errorMessage);
+      const { topic } = found;
       const seen = new Set<string>();
       const next = new Map(topic.configs);
       for (const { name, configOperation, value } of configs) {
