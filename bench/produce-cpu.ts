@@ -6,8 +6,8 @@
 
 import { readFileSync } from "node:fs";
 import { Compression, buildRecordBatch } from "../src/protocol/records/record-batch.ts";
-import { connect } from "node:net";
 import { requestFrame } from "../test/helpers/raw-client.ts";
+import { connectPipelined } from "./pipelined-client.ts";
 import { startGatewayProcess } from "../test/helpers/gateway-process.ts";
 
 const REQUESTS = Number(process.argv[2] ?? 300);
@@ -27,31 +27,7 @@ function cpuSeconds(pid: number): number {
 }
 
 await using gateway = await startGatewayProcess([process.execPath, "src/main.ts", "--memory"]);
-// node:net buffers what the kernel does not take at once (1 MiB frames); responses are only counted.
-const socket = connect(gateway.port, "127.0.0.1");
-await new Promise((resolve) => socket.once("connect", resolve));
-let pending = Buffer.alloc(0);
-let responses = 0;
-let wake: (() => void) | null = null;
-socket.on("data", (chunk: Buffer) => {
-  pending = Buffer.concat([pending, chunk]);
-  while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-    pending = pending.subarray(4 + pending.readInt32BE(0));
-    responses++;
-  }
-  wake?.();
-});
-const client = {
-  write: (frame: Uint8Array) => socket.write(frame),
-  async nextFrame(timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    while (responses === 0 && Date.now() < deadline) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 50)));
-    if (responses === 0) return null;
-    responses--;
-    return true;
-  },
-  close: () => socket.end(),
-};
+const client = await connectPipelined(gateway.port);
 // Codecs interleaved over ROUNDS rounds (the machine is shared and noisy); each codec's median round is reported.
 const ROUNDS = 7;
 const perRound = Math.max(1, Math.round(REQUESTS / ROUNDS));
@@ -63,7 +39,7 @@ const codecs = Object.entries(Compression).map(([name, compression]) => {
 });
 for (const codec of codecs) {
   client.write(requestFrame(0, 9, correlationId++, codec.body));
-  await client.nextFrame(10_000); // auto-creates the topic, warms up
+  await client.nextResponse(); // auto-creates the topic, warms up
 }
 for (let round = 0; round < ROUNDS; round++) {
   for (const codec of codecs) {
@@ -76,7 +52,7 @@ for (let round = 0; round < ROUNDS; round++) {
         client.write(requestFrame(0, 9, correlationId++, codec.body));
         sent++;
       }
-      if ((await client.nextFrame(10_000)) === null) throw new Error("no response");
+      if (!(await client.nextResponse())) throw new Error("no response");
       received++;
     }
     const cpu = cpuSeconds(gateway.process.pid) - before;

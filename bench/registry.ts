@@ -6,13 +6,13 @@
 //    topic with value validation (strict: every record decoded) against one without.
 // `bun bench/registry.ts [seconds per HTTP figure, default 3] [produce requests per round, default 100]`
 
-import { connect } from "node:net";
 import avro from "avsc";
 import { Kafka, logLevel } from "kafkajs";
 import { buildRecordBatch } from "../src/protocol/records/record-batch.ts";
 import { checkCompatibility, parseSchema } from "../src/registry/compatibility/index.ts";
 import { startGatewayProcess } from "../test/helpers/gateway-process.ts";
 import { requestFrame } from "../test/helpers/raw-client.ts";
+import { connectPipelined } from "./pipelined-client.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const PRODUCE_REQUESTS = Number(process.argv[3] ?? 100);
@@ -109,24 +109,9 @@ await admin.createTopics({
 });
 await admin.disconnect();
 
-const socket = connect(gateway.port, "127.0.0.1");
-await new Promise((resolve) => socket.once("connect", resolve));
-let pending = Buffer.alloc(0);
-let responses = 0;
-let wake: (() => void) | null = null;
-socket.on("data", (chunk: Buffer) => {
-  pending = Buffer.concat([pending, chunk]);
-  while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-    pending = pending.subarray(4 + pending.readInt32BE(0));
-    responses++;
-  }
-  wake?.();
-});
+const client = await connectPipelined(gateway.port);
 async function nextResponse(): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (responses === 0 && Date.now() < deadline) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 50)));
-  if (responses === 0) throw new Error("no response");
-  responses--;
+  if (!(await client.nextResponse())) throw new Error("no response");
 }
 let correlationId = 1;
 async function produceRound(topic: string): Promise<number> {
@@ -136,7 +121,7 @@ async function produceRound(topic: string): Promise<number> {
   let received = 0;
   while (received < PRODUCE_REQUESTS) {
     while (sent < PRODUCE_REQUESTS && sent - received < 8) {
-      socket.write(requestFrame(0, 9, correlationId++, body));
+      client.write(requestFrame(0, 9, correlationId++, body));
       sent++;
     }
     await nextResponse();
@@ -152,7 +137,7 @@ for (let round = 0; round < 5; round++) {
   plainRates.push(await produceRound("plain"));
   validatedRates.push(await produceRound("validated"));
 }
-socket.end();
+client.close();
 const validatedOffsets = await (async () => {
   const checkAdmin = kafka.admin();
   await checkAdmin.connect();

@@ -5,6 +5,8 @@
 import { limits } from "../config.ts";
 import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type AbortedCheck, type CleanableState, type CompactionResult } from "./compaction.ts";
 import { topicLogConfigs, type LogConfigs } from "./log-configs.ts";
+import { assertAppendable } from "./append-contract.ts";
+import { writeInt64 } from "../protocol/records/big-endian.ts";
 import type {
   AppendBatchInfo,
   AppendResult,
@@ -27,40 +29,10 @@ export const LOG_BATCH_INDEX_CAPACITY_INITIAL = 64;
 
 /** Record batch v2 header: baseOffset..recordsCount, the bytes before the first record. */
 const RECORD_BATCH_V2_HEADER_BYTES = 61;
-/** batchLength counts the bytes after itself: baseOffset (8) and batchLength (4) are not included. */
-const RECORD_BATCH_LENGTH_FIELD_END = 12;
-const RECORD_BATCH_LENGTH_POSITION = 8;
-const RECORD_BATCH_MAGIC_POSITION = 16;
-const RECORD_BATCH_LAST_OFFSET_DELTA_POSITION = 23;
-const RECORD_BATCH_MAGIC_V2 = 2;
 const MEMORY_PAGE_BYTES = 4096;
-const UINT32_RANGE = 0x1_0000_0000;
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`assertion failed: ${message}`);
-}
-
-function readInt32BigEndian(bytes: Uint8Array, position: number): number {
-  return (
-    (bytes[position]! << 24) |
-    (bytes[position + 1]! << 16) |
-    (bytes[position + 2]! << 8) |
-    bytes[position + 3]!
-  );
-}
-
-/** Writes a non-negative safe integer as big-endian int64, as two 32-bit halves (no bigint on the hot path). */
-function writeOffsetBigEndian(bytes: Uint8Array, position: number, offset: number): void {
-  const high = Math.floor(offset / UINT32_RANGE);
-  const low = offset >>> 0;
-  bytes[position] = high >>> 24;
-  bytes[position + 1] = high >>> 16;
-  bytes[position + 2] = high >>> 8;
-  bytes[position + 3] = high;
-  bytes[position + 4] = low >>> 24;
-  bytes[position + 5] = low >>> 16;
-  bytes[position + 6] = low >>> 8;
-  bytes[position + 7] = low;
 }
 
 export interface SlabPoolOptions {
@@ -215,27 +187,9 @@ export class MemoryPartitionLog implements PartitionLog {
 
   append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
     assert(!this.closed, "append to a closed log");
+    assertAppendable(batch, info);
     const length = batch.length;
-    assert(
-      length >= RECORD_BATCH_V2_HEADER_BYTES &&
-        readInt32BigEndian(batch, RECORD_BATCH_LENGTH_POSITION) + RECORD_BATCH_LENGTH_FIELD_END === length &&
-        batch[RECORD_BATCH_MAGIC_POSITION] === RECORD_BATCH_MAGIC_V2,
-      "append takes exactly one record batch v2",
-    );
     const { lastOffsetDelta, maxTimestamp, maxTimestampOffsetDelta } = info;
-    assert(
-      Number.isInteger(lastOffsetDelta) &&
-        lastOffsetDelta >= 0 &&
-        lastOffsetDelta === readInt32BigEndian(batch, RECORD_BATCH_LAST_OFFSET_DELTA_POSITION),
-      "info.lastOffsetDelta matches the batch",
-    );
-    assert(
-      Number.isInteger(maxTimestampOffsetDelta) &&
-        maxTimestampOffsetDelta >= 0 &&
-        maxTimestampOffsetDelta <= lastOffsetDelta,
-      "info.maxTimestampOffsetDelta within the batch",
-    );
-    assert(Number.isSafeInteger(maxTimestamp), "info.maxTimestamp is a safe integer");
 
     const baseOffset = this.currentLogEndOffset;
     const lastOffset = baseOffset + lastOffsetDelta;
@@ -245,7 +199,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const arena = this.arenaFor(length);
     const position = arena.usedBytes;
     arena.bytes.set(batch, position);
-    writeOffsetBigEndian(arena.bytes, position, baseOffset);
+    writeInt64(arena.bytes, position, baseOffset);
     arena.usedBytes = position + length;
     arena.liveBatchCount++;
 

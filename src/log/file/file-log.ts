@@ -18,6 +18,7 @@ import type { FileLogStore } from "./file-log-store.ts";
 import { limits } from "../../config.ts";
 import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type AbortedCheck, type CleanableState, type CompactionResult } from "../compaction.ts";
 import type { LogConfigs } from "../log-configs.ts";
+import { assertAppendable } from "../append-contract.ts";
 import { CleanedSegmentWriter, forEachStoredBatch, reachedSwapStep, recoverCleanerFiles } from "./segment-cleaning.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -40,7 +41,6 @@ const LOG_START_OFFSET_FILE = "log-start-offset";
 const CLEANER_CHECKPOINT_FILE = "cleaner-checkpoint";
 const MAGIC_POSITION = 16;
 const MAGIC_V2 = 2;
-const LAST_OFFSET_DELTA_POSITION = 23;
 const ATTRIBUTES_COMPRESSION_MASK = 0x07;
 const ATTRIBUTES_LOW_BYTE_POSITION = 22;
 /** Header walks that look for a fetch's first batch read this much at a time (the index is 4 KiB sparse). */
@@ -206,20 +206,9 @@ export class FilePartitionLog implements PartitionLog {
 
   append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
     assert(!this.closed, "append to a closed log");
+    assertAppendable(batch, info);
     const length = batch.length;
-    assert(
-      length >= BATCH_HEADER_BYTES &&
-        readInt32(batch, BATCH_LENGTH_POSITION) + LOG_OVERHEAD === length &&
-        batch[MAGIC_POSITION] === MAGIC_V2,
-      "append takes exactly one record batch v2",
-    );
     const { lastOffsetDelta, maxTimestamp, maxTimestampOffsetDelta } = info;
-    assert(
-      Number.isInteger(lastOffsetDelta) && lastOffsetDelta >= 0 && lastOffsetDelta === readInt32(batch, LAST_OFFSET_DELTA_POSITION),
-      "info.lastOffsetDelta matches the batch",
-    );
-    assert(maxTimestampOffsetDelta >= 0 && maxTimestampOffsetDelta <= lastOffsetDelta, "maxTimestampOffsetDelta");
-    assert(Number.isSafeInteger(maxTimestamp), "info.maxTimestamp is a safe integer");
 
     const baseOffset = this.logEndOffset;
     const lastOffset = baseOffset + lastOffsetDelta;

@@ -10,6 +10,7 @@
 // damaged one (wrong size, entries out of order or past the end) is rebuilt too. Only the .log is ever fsynced
 // for durability.
 
+import { readInt32, writeInt32, writeInt64 } from "../../protocol/records/big-endian.ts";
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32cRange } from "../../protocol/records/crc32c.ts";
@@ -59,9 +60,7 @@ export function parseSegmentFileName(name: string): number | null {
   return Number.isSafeInteger(baseOffset) ? baseOffset : null;
 }
 
-export function readInt32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-}
+export { readInt32, writeInt32, writeInt64 };
 
 /** int64 as a number; NaN when outside the safe range (a corrupt field must not pass as an offset). */
 export function readInt64(bytes: Uint8Array, at: number): number {
@@ -69,19 +68,6 @@ export function readInt64(bytes: Uint8Array, at: number): number {
   const low = readInt32(bytes, at + 4) >>> 0;
   const value = high * UINT32_RANGE + low;
   return Number.isSafeInteger(value) ? value : Number.NaN;
-}
-
-export function writeInt32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = value >>> 16;
-  bytes[at + 2] = value >>> 8;
-  bytes[at + 3] = value;
-}
-
-/** Writes a safe integer as big-endian int64, two 32-bit halves (no bigint on the hot path). */
-export function writeInt64(bytes: Uint8Array, at: number, value: number): void {
-  writeInt32(bytes, at, Math.floor(value / UINT32_RANGE));
-  writeInt32(bytes, at + 4, value >>> 0);
 }
 
 /** Whether the batch starting at bytes[at] (length bytes) has the CRC-32C its header claims. */
