@@ -121,7 +121,8 @@ describe("transactions across restarts", () => {
     let client = await RawClient.connect(server.port);
     await createTopic(client, "open-txn");
     await client.call(0, 9, produceBody("open-txn", buildRecordBatch({ records: [{ value: encoder.encode("plain") }] })));
-    const { producerId } = await openTransaction(client, "left-open", "open-txn", 1_500);
+    // Long enough that a slow machine's restart does not reach it before the first fetch.
+    const { producerId } = await openTransaction(client, "left-open", "open-txn", 3_000);
     client.close();
 
     server = await restart(server, dataDir);
@@ -130,7 +131,13 @@ describe("transactions across restarts", () => {
     expect(Number(held.highWatermark)).toBe(3);
     expect(Number(held.lastStableOffset)).toBe(1);
     const partitionLog = server.broker.topics.get("open-txn")!.partitions[0]!;
-    await waitFor(() => server.broker.producerStates.lastStableOffset(partitionLog) === partitionLog.highWatermark, { timeoutMs: 5_000 });
+    // The marker is written before the coordinator records CompleteAbort: wait for both.
+    await waitFor(
+      () =>
+        server.broker.producerStates.lastStableOffset(partitionLog) === partitionLog.highWatermark &&
+        server.broker.transactions.describe("left-open")?.state === "CompleteAbort",
+      { timeoutMs: 8_000 },
+    );
     const released = await fetchCommitted(client, "open-txn");
     expect(Number(released.lastStableOffset)).toBe(4); // the abort marker at offset 3
     expect(released.abortedTransactions).toEqual([{ producerId: BigInt(producerId), firstOffset: 1n }]);
