@@ -86,7 +86,7 @@ export class Broker {
     const startedAtMs = performance.now();
     let fileLogs: FileLogStore;
     try {
-      fileLogs = new FileLogStore(config.dataDir, config.flush);
+      fileLogs = new FileLogStore(config.dataDir, config.flush, { pageCacheWindowBytes: config.pageCacheWindowBytes });
     } catch (error) {
       this.logCleaner.stop();
       throw error;

@@ -45,6 +45,17 @@ export const limits = {
    * arrived and joins them at the end, so a header announcing 100 MiB followed by a trickle costs only the trickle.
    */
   framePreallocateBytesMax: 64 * KiB,
+  /**
+   * Idle buffers kept for reuse by larger frames (Produce requests into file logs give theirs back once answered):
+   * fresh memory costs a page fault per 4 KiB, warm memory none. Enough for a few producers' pipelines of 1 MB.
+   */
+  framePoolBytesMax: 16 * MiB,
+  /**
+   * The file log keeps each partition's last this many bytes in the page cache and drops older durable pages
+   * (src/log/file/page-cache.ts): tail consumers read from memory, the cache stays bounded, and on machines where
+   * fresh memory is slow the kernel reuses warm pages. --page-cache-window sets it; -1 keeps every page (Kafka).
+   */
+  pageCacheWindowBytes: 32 * MiB,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
   coalesceWriteBytesMax: 256 * KiB,
   /** Partitions one CreateTopics/auto-create may make. */
@@ -150,6 +161,8 @@ export interface Config {
   security?: SecurityConfig;
   /** How often the log cleaner looks for compacted partitions to clean; absent: limits.cleanerIntervalMs. */
   logCleanerIntervalMs?: number;
+  /** File log: each partition's last bytes kept in the page cache (-1: all); limits.pageCacheWindowBytes when absent. */
+  pageCacheWindowBytes?: number;
 }
 
 /**
@@ -171,6 +184,7 @@ export const options: OptionSpec[] = [
   { flag: "--advertise", env: "KGATE_ADVERTISE", value: "HOST:PORT", help: "address clients are told to connect to (Metadata)", defaultText: "the listen address; 127.0.0.1 when it binds 0.0.0.0" },
   { flag: "--data", env: "KGATE_DATA", value: "DIR", help: "folder of the durable file-segment log", defaultText: "./data" },
   { flag: "--flush", env: "KGATE_FLUSH", value: "always|interval=MS|never", help: "acks=all waits for fsync (always); or fsync every MS ms, or leave it to the OS (both can lose acknowledged records on power loss)", defaultText: "always" },
+  { flag: "--page-cache-window", env: "KGATE_PAGE_CACHE_WINDOW", value: "BYTES|all", help: "file log: keep each partition's last BYTES in the page cache and drop older synced pages (all: keep everything, as Kafka)", defaultText: String(limits.pageCacheWindowBytes) },
   { flag: "--memory", env: "KGATE_MEMORY", help: "keep the log in memory only (lost on exit)", defaultText: "off" },
   { flag: "--node-id", env: "KGATE_NODE_ID", value: "N", help: "broker id reported in Metadata", defaultText: "1" },
   { flag: "--cluster-id", env: "KGATE_CLUSTER_ID", value: "ID", help: "cluster id reported in Metadata", defaultText: "kgate-cluster" },
@@ -314,7 +328,14 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     authorizer: parseAuthorizer(given),
     security,
     logCleanerIntervalMs: parseInteger(given.get("--log-cleaner-interval") ?? String(limits.cleanerIntervalMs), "--log-cleaner-interval", 1, 2 ** 31 - 1),
+    pageCacheWindowBytes: parsePageCacheWindow(given.get("--page-cache-window")),
   };
+}
+
+function parsePageCacheWindow(text: string | undefined): number {
+  if (text === undefined) return limits.pageCacheWindowBytes;
+  if (text === "all") return -1;
+  return parseInteger(text, "--page-cache-window", 0, Number.MAX_SAFE_INTEGER);
 }
 
 function parseFlushPolicy(text: string): FlushPolicy {

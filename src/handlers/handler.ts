@@ -23,6 +23,12 @@ export interface RequestContext {
    * there). Not run when the connection closes first: what the callback would free is then simply not reused.
    */
   afterResponse?(callback: () => void): void;
+  /**
+   * Says that nothing the handler made or stored keeps a view of the request's bytes once its answer is written, so
+   * the connection may reuse the frame's buffer. Not calling it is always safe: decoded `bytes` fields are views of
+   * the frame, and whatever stores one (a group's assignment, the in-memory log's batches) must keep the frame.
+   */
+  releasesFrame?(): void;
 }
 
 /**

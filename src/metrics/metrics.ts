@@ -145,6 +145,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     quotaThrottles: registry.counter("kgate_quota_throttled_responses_total", "Responses that carried a throttle time because a byte-rate quota was exceeded, by kind (produce, fetch)."),
     quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
     limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
+    pooledFrameBytes: registry.gauge("kgate_pooled_frame_bytes", "Bytes of idle request-frame buffers kept for reuse."),
     bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
     requestsInFlight: registry.gauge("kgate_requests_in_flight", "Requests being handled or waiting for their turn, over all connections (limit: inFlightRequestsPerConnectionMax each)."),
     pendingWriteBytes: registry.gauge("kgate_pending_write_bytes", "Response bytes the sockets have not taken yet, over all connections (limit: pendingWriteBytesMax each)."),

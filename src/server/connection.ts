@@ -17,6 +17,8 @@ interface ResponseSlot {
   frameBytes: number;
   /** Set when the handler has answered (immediately or when its promise settles). */
   ready: boolean;
+  /** The frame, when the handler keeps no view of it: its buffer goes back to the frame pool after the response. */
+  reusableFrame: Uint8Array | null;
 }
 
 export class Connection implements MemoryListener {
@@ -49,7 +51,7 @@ export class Connection implements MemoryListener {
     /** Listener, principal and SASL state; undefined: a PLAINTEXT connection as the dispatcher makes one. */
     readonly security?: ConnectionSecurity,
   ) {
-    this.frames = new FrameAssembler(environment.limits.frameBytesMax);
+    this.frames = new FrameAssembler(environment.limits.frameBytesMax, environment.framePool);
     environment.memory.listen(this);
     this.touch();
     this.updateReadPause();
@@ -126,7 +128,12 @@ export class Connection implements MemoryListener {
   private startRequest(frame: Uint8Array): void {
     const pending = this.dispatcher.dispatch(frame, this.clientAddress, this.security);
     if (pending === "close") return this.close();
-    const slot: ResponseSlot = { pending, frameBytes: frame.length, ready: !(pending.result instanceof Promise) };
+    const slot: ResponseSlot = {
+      pending,
+      frameBytes: frame.length,
+      ready: !(pending.result instanceof Promise),
+      reusableFrame: pending.frameReusable ? frame : null,
+    };
     this.slots.push(slot);
     if (slot.ready) return;
     (pending.result as Promise<unknown>).then(
@@ -162,6 +169,7 @@ export class Connection implements MemoryListener {
       this.touch();
       // Written (or copied into `unsent`): views the response held are free now.
       if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
+      if (slot.reusableFrame) this.environment.framePool.give(slot.reusableFrame);
       const throttleTimeMs = (slot.pending.result as { throttleTimeMs?: unknown } | null)?.throttleTimeMs;
       if (typeof throttleTimeMs === "number" && throttleTimeMs > 0) this.mute(throttleTimeMs);
       if (closesAfterResponse(slot.pending)) return this.closeAfterFlush();

@@ -30,6 +30,8 @@ export interface PendingResponse {
   readonly afterResponse?: (() => void)[];
   /** A raw SASL token answer (after SaslHandshake v0): length and bytes, no response header. */
   readonly rawToken?: boolean;
+  /** The handler keeps no view of the request frame once it has answered (RequestContext.releasesFrame). */
+  readonly frameReusable?: boolean;
 }
 
 /** Whether the connection must close once this response is sent (a failed SASL authentication). */
@@ -94,6 +96,7 @@ export class RequestDispatcher {
     const startedAt = performance.now();
     this.broker.metrics.requests.inc({ api: descriptor.name, version: apiVersion });
     const afterResponse: (() => void)[] = [];
+    let frameReusable = false;
     const context: RequestContext = {
       apiKey,
       apiVersion,
@@ -106,6 +109,9 @@ export class RequestDispatcher {
       securityProtocol: security.securityProtocol,
       security,
       afterResponse: (callback) => afterResponse.push(callback),
+      releasesFrame: () => {
+        frameReusable = true;
+      },
     };
     let result: unknown;
     try {
@@ -114,7 +120,7 @@ export class RequestDispatcher {
       log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
     }
-    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result, afterResponse };
+    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result, afterResponse, frameReusable };
   }
 
   /** A raw SASL token (SaslHandshake v0 clients): authenticated as a SaslAuthenticate v0 would be. */

@@ -1,9 +1,11 @@
 // Splits a TCP byte stream into Kafka frames (int32 size + payload). A frame inside one chunk stays a view of that
 // chunk (Bun hands data() a fresh buffer each time, so the view stays valid); a frame split across chunks is
 // gathered into one buffer of its exact size. A large split frame is not allocated at the size it announces: its
-// pieces are kept as they arrive and joined when complete, so memory follows the bytes received (slowloris).
+// pieces are kept as they arrive and joined when complete, so memory follows the bytes received (slowloris); the
+// joined buffer comes from the frame pool, warm memory when a previous frame was given back.
 
 import { limits } from "../config.ts";
+import type { FramePool } from "./frame-pool.ts";
 
 export class FrameTooLargeError extends Error {
   override name = "FrameTooLargeError";
@@ -23,7 +25,10 @@ export class FrameAssembler {
   private partial: Uint8Array | null = null;
   private readonly pieces: Uint8Array[] = [];
 
-  constructor(private readonly frameBytesMax: number) {}
+  constructor(
+    private readonly frameBytesMax: number,
+    private readonly pool?: FramePool,
+  ) {}
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
@@ -80,7 +85,7 @@ export class FrameAssembler {
   private takePartial(): Uint8Array {
     let frame = this.partial;
     if (frame === null) {
-      frame = new Uint8Array(this.partialSize);
+      frame = this.pool ? this.pool.take(this.partialSize) : new Uint8Array(this.partialSize);
       let at = 0;
       for (const piece of this.pieces) {
         frame.set(piece, at);

@@ -2,7 +2,8 @@
 // requests may hold over all connections. Connections report their bytes; above the cap every connection stops
 // being read until the bytes drop (Kafka's memory pool mutes channels the same way).
 
-import type { ServerLimits } from "../config.ts";
+import { limits as defaultLimits, type ServerLimits } from "../config.ts";
+import { FramePool } from "./frame-pool.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 
 /** Counts connections per address and refuses those over the limits. */
@@ -89,13 +90,17 @@ export interface ConnectionEnvironment {
   readonly limits: ServerLimits;
   readonly memory: RequestMemory;
   readonly metrics: GatewayMetrics;
+  /** Buffers for large request frames, shared by the server's connections. */
+  readonly framePool: FramePool;
 }
 
 export function createConnectionEnvironment(limits: ServerLimits, metrics: GatewayMetrics): ConnectionEnvironment {
   const memory = new RequestMemory(limits.bufferedRequestBytesMax);
   metrics.bufferedRequestBytes.collect(() => memory.usedBytes);
   for (const [name, value] of Object.entries(limits)) metrics.limits.set(value, { limit: name });
-  return { limits, memory, metrics };
+  const framePool = new FramePool(defaultLimits.framePoolBytesMax, defaultLimits.framePreallocateBytesMax);
+  metrics.pooledFrameBytes.collect(() => framePool.pooledBytes);
+  return { limits, memory, metrics, framePool };
 }
 
 /** How often idle connections are looked for: a quarter of the limit (so one closes at most 25% late), at most 1 s. */

@@ -4,29 +4,13 @@
 // the owner's pid, for the error message. Where libc cannot be loaded, the pid alone decides: a pid that is alive
 // and not ours holds the folder.
 
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { libcFlock } from "../../util/libc.ts";
 
 export const LOCK_FILE = ".lock";
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-
-type Flock = (fd: number, operation: number) => number;
-let flockFunction: Flock | null | undefined;
-
-function loadFlock(): Flock | null {
-  if (flockFunction !== undefined) return flockFunction;
-  try {
-    const libc = dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
-      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    });
-    flockFunction = (fd, operation) => libc.symbols.flock(fd | 0, operation | 0);
-  } catch {
-    flockFunction = null;
-  }
-  return flockFunction;
-}
 
 export class DataDirLockedError extends Error {
   override name = "DataDirLockedError";
@@ -58,7 +42,7 @@ export class DataDirLock {
   static acquire(dataDir: string): DataDirLock {
     const path = join(dataDir, LOCK_FILE);
     const fd = openSync(path, "a+");
-    const flock = loadFlock();
+    const flock = libcFlock();
     const held = (owner: number | null) => {
       closeSync(fd);
       const who = owner === null ? "another process" : `another process (pid ${owner})`;

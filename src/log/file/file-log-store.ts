@@ -6,7 +6,7 @@
 
 import { existsSync, fdatasync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { FlushPolicy } from "../../config.ts";
+import { limits, type FlushPolicy } from "../../config.ts";
 import type { PartitionLogContext } from "../../metadata/topic-store.ts";
 import { topicLogConfigs } from "../log-configs.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
@@ -55,12 +55,18 @@ export class FileLogStore {
   /** Told how long each fdatasync of a round took, in seconds (the fsync latency metric). */
   syncObserver: ((seconds: number) => void) | null = null;
   private readonly lock: DataDirLock;
+  /** Each partition's last bytes kept in the page cache; older durable pages are dropped (page-cache.ts); -1: all kept. */
+  readonly pageCacheWindowBytes: number;
 
   constructor(
     readonly dataDir: string,
     readonly flush: FlushPolicy,
-    { retentionCheckIntervalMs = RETENTION_CHECK_INTERVAL_MS }: { retentionCheckIntervalMs?: number } = {},
+    {
+      retentionCheckIntervalMs = RETENTION_CHECK_INTERVAL_MS,
+      pageCacheWindowBytes = limits.pageCacheWindowBytes,
+    }: { retentionCheckIntervalMs?: number; pageCacheWindowBytes?: number } = {},
   ) {
+    this.pageCacheWindowBytes = pageCacheWindowBytes;
     const exists = existsSync(dataDir);
     const isNew = !exists || readdirSync(dataDir).filter((name) => name !== LOCK_FILE).length === 0;
     if (!exists) {
@@ -221,7 +227,10 @@ export class FileLogStore {
       fdatasync(partitionLog.activeFd, (error) => {
         this.syncObserver?.((performance.now() - startedAt) / 1000);
         if (error) failure = error;
-        else recordDurability("sync", covered.path, covered.sizeBytes);
+        else {
+          recordDurability("sync", covered.path, covered.sizeBytes);
+          partitionLog.dropDurablePages(covered.path, covered.sizeBytes);
+        }
         if (--remaining === 0) finish();
       });
     }

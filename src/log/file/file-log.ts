@@ -14,6 +14,7 @@ import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTimestamp, type PartitionLog, type ReadResult } from "../partition-log.ts";
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
+import { cacheKeptFrom, dropCachedPages } from "./page-cache.ts";
 import type { FileLogStore } from "./file-log-store.ts";
 import { limits } from "../../config.ts";
 import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type AbortedCheck, type CleanableState, type CompactionResult } from "../compaction.ts";
@@ -45,6 +46,11 @@ const ATTRIBUTES_COMPRESSION_MASK = 0x07;
 const ATTRIBUTES_LOW_BYTE_POSITION = 22;
 /** Header walks that look for a fetch's first batch read this much at a time (the index is 4 KiB sparse). */
 const LOOKUP_WINDOW_BYTES = 16 * 1024;
+/**
+ * A Fetch drops the cold pages up to this far behind where it starts reading (page-cache.ts): pages its earlier reads
+ * and the kernel's readahead brought in, which a single reader will not want again.
+ */
+const DROP_BEHIND_BYTES = 8 * 1024 * 1024;
 /** Kafka caps segment.bytes at Int.MAX: positions in the index are int32. */
 const SEGMENT_BYTES_MAX = 2 ** 31 - 1;
 
@@ -232,6 +238,41 @@ export class FilePartitionLog implements PartitionLog {
     this.unsynced = true;
     this.store.appended(this);
     return { baseOffset };
+  }
+
+  /**
+   * After a sync made `segmentPath` durable up to `syncedBytes` (or after a roll): drops the durable pages outside the
+   * page-cache window from the cache (page-cache.ts). Sealed segments were synced when they rolled; when the synced
+   * segment has rolled since, nothing of the new active one is known durable yet.
+   */
+  dropDurablePages(segmentPath: string, syncedBytes: number): void {
+    const windowBytes = this.store.pageCacheWindowBytes;
+    if (windowBytes < 0 || this.closed) return;
+    const active = this.activeSegment;
+    let newerBytes = 0;
+    for (let index = this.segments.length - 1; index >= 0; index--) {
+      const segment = this.segments[index]!;
+      // A sealed segment is durable and final, its last partial page included.
+      const durableBytes = segment !== active ? Number.POSITIVE_INFINITY : active.logPath === segmentPath ? Math.min(syncedBytes, active.sizeBytes) : 0;
+      const dropTo = Math.min(cacheKeptFrom(segment.sizeBytes, newerBytes, windowBytes), durableBytes);
+      if (dropTo > segment.pagesDroppedBytes) {
+        dropCachedPages(segment.logFd, segment.pagesDroppedBytes, dropTo);
+        segment.pagesDroppedBytes = dropTo;
+      }
+      // Older segments than a wholly dropped sealed one were dropped before it.
+      if (segment !== active && segment.pagesDroppedBytes === cacheKeptFrom(segment.sizeBytes, Infinity, windowBytes)) break;
+      newerBytes += segment.sizeBytes;
+    }
+  }
+
+  /** A Fetch read [start, end) of a segment: the part outside the page-cache window goes back (drop-behind). */
+  private dropColdPages(segment: Segment, start: number, end: number): void {
+    const windowBytes = this.store.pageCacheWindowBytes;
+    if (windowBytes < 0) return;
+    let newerBytes = 0;
+    for (let index = this.segments.length - 1; index >= 0 && this.segments[index] !== segment; index--) newerBytes += this.segments[index]!.sizeBytes;
+    const keptFrom = cacheKeptFrom(segment.sizeBytes, newerBytes, windowBytes);
+    if (start < keptFrom) dropCachedPages(segment.logFd, start, Math.min(end, keptFrom));
   }
 
   read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
@@ -542,6 +583,7 @@ export class FilePartitionLog implements PartitionLog {
     active.seal();
     this.segments.push(Segment.create(this.directory, active.nextOffset));
     fsyncDirectory(this.directory);
+    this.dropDurablePages(active.logPath, active.sizeBytes);
   }
 
   /** Index of the last segment whose base offset ≤ offset (0 when the offset precedes them all). */
@@ -633,6 +675,8 @@ export class FilePartitionLog implements PartitionLog {
       at += length;
     }
     buffers.shrinkLast(bytes, at);
+    // Behind the reader, not what it just read: its next read starts inside the last batch it was not given whole.
+    this.dropColdPages(segment, Math.max(0, position - DROP_BEHIND_BYTES), position);
     if (batches.length > 0) {
       this.hint.offset = lastOffset + 1;
       this.hint.segment = segment;

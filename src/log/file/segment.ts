@@ -176,6 +176,8 @@ export class Segment {
   firstAppendAtMs = -1;
   /** Positions of batches found corrupt by recovery or a read; skipped by every reader. */
   corruptPositions: Set<number> | null = null;
+  /** The prefix of the .log already dropped from the page cache after it became durable (page-cache.ts). */
+  pagesDroppedBytes = 0;
 
   private indexCount = 0;
   private indexRelativeOffsets = new Int32Array(INDEX_CAPACITY_INITIAL);

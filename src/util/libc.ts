@@ -1,0 +1,32 @@
+// C library calls that node:fs lacks, through bun:ffi, loaded on first use. Each is null where the platform's libc
+// cannot be opened or lacks the function; callers fall back or skip.
+
+import { dlopen, FFIType } from "bun:ffi";
+
+const LIBC_PATH = process.platform === "darwin" ? "libc.dylib" : "libc.so.6";
+
+function loadFunction<F>(name: string, args: FFIType[], wrap: (symbol: (...args: never[]) => number) => F): () => F | null {
+  let loaded: F | null | undefined;
+  return () => {
+    if (loaded !== undefined) return loaded;
+    try {
+      const library = dlopen(LIBC_PATH, { [name]: { args, returns: FFIType.i32 } });
+      loaded = wrap(library.symbols[name] as (...args: never[]) => number);
+    } catch {
+      loaded = null;
+    }
+    return loaded;
+  };
+}
+
+/** flock(2): 0 or -1. */
+export const libcFlock = loadFunction("flock", [FFIType.i32, FFIType.i32], (flock) => (fd: number, operation: number) =>
+  (flock as (fd: number, operation: number) => number)(fd | 0, operation | 0),
+);
+
+export const POSIX_FADV_DONTNEED = 4;
+
+/** posix_fadvise(2): 0 or an error number. Offsets go as BigInt: files pass 2 GiB. */
+export const libcPosixFadvise = loadFunction("posix_fadvise", [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], (fadvise) => (fd: number, offset: number, length: number, advice: number) =>
+  (fadvise as (fd: number, offset: bigint, length: bigint, advice: number) => number)(fd | 0, BigInt(offset), BigInt(length), advice | 0),
+);
