@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the clients of the interoperability matrix: Debian packages (kcat, confluent-kafka-python, kafka-python and
 # its optional codecs, Go with Sarama 1.22 and kafka-go 0.2.1, librdkafka-dev, protoc for the registry's descriptor
-# test) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
+# test, util-linux-extra's fincore for the page-cache test) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
 # runs only for missing packages.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +13,7 @@ packages=(
   golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
   librdkafka-dev build-essential python3 python3-requests
   protobuf-compiler
+  util-linux-extra
 )
 missing=()
 for package in "${packages[@]}"; do
