@@ -48,7 +48,7 @@ const ATTRIBUTES_LOW_BYTE_POSITION = 22;
 const LOOKUP_WINDOW_BYTES = 16 * 1024;
 /**
  * A Fetch drops the cold pages up to this far behind where it starts reading (page-cache.ts): pages its earlier reads
- * and the kernel's readahead brought in, which a single reader will not want again.
+ * and the kernel's readahead brought in, which a single reader will not want again. 8, 16 and 32 MiB measured alike.
  */
 const DROP_BEHIND_BYTES = 8 * 1024 * 1024;
 /** Kafka caps segment.bytes at Int.MAX: positions in the index are int32. */
@@ -675,7 +675,10 @@ export class FilePartitionLog implements PartitionLog {
       at += length;
     }
     buffers.shrinkLast(bytes, at);
-    // Behind the reader, not what it just read: its next read starts inside the last batch it was not given whole.
+    // Behind the reader, not what it just read (its next read starts inside the last batch it was not given whole).
+    // Each read drops the whole stretch behind it again: pages the kernel was still reading ahead into at the last
+    // drop were skipped then, and a page cache that keeps them grows into fresh memory (measured: dropping each
+    // range once made cold reads ~2x as costly in system time).
     this.dropColdPages(segment, Math.max(0, position - DROP_BEHIND_BYTES), position);
     if (batches.length > 0) {
       this.hint.offset = lastOffset + 1;
