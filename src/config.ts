@@ -81,8 +81,11 @@ export const limits = {
    * group, so one partition suffices; fixed when the topic is created.
    */
   offsetsTopicPartitions: 1,
-  /** Records appended to an offsets partition before compaction (live keys rewritten, older records dropped) is considered. */
-  offsetsCompactionRecordsMin: 10_000,
+  /**
+   * segment.bytes of the internal topics (__consumer_offsets, __transaction_state, _schemas): the log cleaner compacts
+   * only rolled segments, so this bounds what a restart replays beyond the live keys (Kafka: 100 MiB for offsets).
+   */
+  internalTopicSegmentBytes: 16 * MiB,
   /** Kafka's quota.window.size.seconds: the span of one sample of the byte-rate quotas. */
   quotaWindowMs: 1_000,
   /** Kafka's quota.window.num: samples the rate is measured over (the oldest one is being replaced). */
@@ -103,8 +106,6 @@ export const limits = {
   cleanerIntervalMs: 15_000,
   /** Bytes the log cleaner reads between yields to the event loop, so produce and fetch never wait long behind it. */
   cleanerStepBytes: 256 * 1024,
-  /** Records appended to `_schemas` before the registry rewrites its live state and drops older records (when they are at least half dead). */
-  schemasCompactionRecordsMin: 10_000,
 } as const;
 
 /** The limits an operator (flags, environment) or a test may lower per server; the others stay module constants. */

@@ -8,6 +8,9 @@ import { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { GroupCoordinator, type GroupSettings, type GroupTimers, type JoinGroupInput, type JoinResult, type SyncResult } from "./coordinator.ts";
 import { OFFSETS_TOPIC } from "./offset-store.ts";
+import { limits } from "../config.ts";
+import { topicLogConfigs } from "../log/log-configs.ts";
+import { readAll } from "../log/compaction-test-helpers.ts";
 import { setLogLevel } from "../util/logger.ts";
 
 setLogLevel("warn");
@@ -467,18 +470,29 @@ describe("offsets", () => {
     expect(restarted.groupState("g")).toBe("PreparingRebalance");
   });
 
-  test("compaction rewrites the live keys and drops older records; a rebuild gives the same offsets", () => {
-    const { coordinator, topics } = setup();
-    for (let i = 0; i < 10_050; i++) {
+  test("the offsets topic is compacted by the log cleaner: one record per key left, a rebuild gives the same offsets", async () => {
+    const topics = new TopicStore((_topic, _partition, context) => new MemoryPartitionLog(undefined, topicLogConfigs(context.configs)));
+    const { coordinator } = setup({}, topics);
+    const commit = (i: number) =>
       coordinator.commitOffsets({ groupId: `g${i % 3}`, generationId: -1, memberId: "", groupInstanceId: null, offsets: [{ topic: "t", partition: i % 2, value: offset(i) }] });
-    }
-    const log = topics.get(OFFSETS_TOPIC)!.partitions[0]!;
-    expect(log.logStartOffset).toBeGreaterThan(10_000 - 10);
-    expect(log.logEndOffset - log.logStartOffset).toBeLessThan(100);
+    commit(0);
+    const offsetsTopic = topics.get(OFFSETS_TOPIC)!;
+    expect(offsetsTopic.configs.get("cleanup.policy")).toBe("compact");
+    expect(Number(offsetsTopic.configs.get("segment.bytes"))).toBe(limits.internalTopicSegmentBytes);
+    // Small segments, so that this many commits roll several (the cleaner never touches the active one).
+    topics.alterConfigs(OFFSETS_TOPIC, new Map([...offsetsTopic.configs, ["segment.bytes", String(16 * 1024)]]));
+    for (let i = 1; i < 3_000; i++) commit(i);
+    const log = offsetsTopic.partitions[0]!;
+    expect(readAll(log).length).toBe(3_000);
+    expect(log.compactionDue!(Date.now())).toBe(true);
+    expect((await log.compact!(Date.now())).cleaned).toBe(true);
+    const left = readAll(log);
+    // Six live keys (3 groups × 2 partitions) in the cleaned segments, plus what the active segment holds.
+    expect(left.length).toBeLessThan(300);
     const { coordinator: restarted } = setup({}, topics);
     for (let group = 0; group < 3; group++) {
       expect(restarted.fetchOffsets(`g${group}`, null)).toEqual(coordinator.fetchOffsets(`g${group}`, null));
     }
-    expect(restarted.fetchOffsets("g0", [{ topic: "t", partitions: [0, 1] }]).flatMap((t) => t.partitions.map((p) => p.offset))).toEqual([10_044, 10_047]);
+    expect(restarted.fetchOffsets("g0", [{ topic: "t", partitions: [0, 1] }]).flatMap((t) => t.partitions.map((p) => p.offset))).toEqual([2_994, 2_997]);
   });
 });

@@ -3,14 +3,14 @@
 // value = offset data, a null value (tombstone) on delete. At start the map is rebuilt by reading the topic's
 // partitions from their log start offset. The topic goes through the broker's TopicStore, so whatever log the
 // broker uses (memory or file segments) holds it.
-// Compaction: the log has no key compaction, so when a partition holds many more records than live keys, the live
-// keys are written again at its end and the log start offset moves past the older records. A crash half-way leaves
-// the older records in place; replaying them before the newer copies gives the same map.
+// The topic is compacted (cleanup.policy=compact, small segments): the broker's log cleaner keeps the latest record of
+// each key, so the replay at start reads about the live state.
 
 import { limits } from "../config.ts";
 import type { AppendWaiters } from "../log/append-waiters.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
+import { internalTopicConfigs } from "../metadata/topic-configs.ts";
 import { buildRecordBatch, Compression, decodeRecords, readBatchHeader, type RecordInput } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 import {
@@ -28,8 +28,6 @@ import {
 export const OFFSETS_TOPIC = "__consumer_offsets";
 /** Bytes read from the log per step while rebuilding. */
 const LOAD_READ_BYTES = 1 << 20;
-/** Records per batch when compaction writes live keys again. */
-const COMPACTION_BATCH_RECORDS = 500;
 
 export interface OffsetEntry {
   topic: string;
@@ -49,17 +47,11 @@ function javaStringHash(text: string): number {
   return hash;
 }
 
-interface PartitionState {
-  /** Records appended since the last compaction (or load). */
-  recordsAppended: number;
-}
-
 export class OffsetStore {
   /** group → topic → partition → committed offset. */
   private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
-  /** Last group metadata written per group (for compaction). */
+  /** Last group metadata stored per group (what load() returns). */
   private readonly groupRecords = new Map<string, StoredGroup>();
-  private readonly partitionStates: PartitionState[] = [];
 
   constructor(
     private readonly topics: TopicStore,
@@ -101,7 +93,6 @@ export class OffsetStore {
         }
       }
     }
-    this.partitionState(index).recordsAppended = records;
     return records;
   }
 
@@ -196,16 +187,10 @@ export class OffsetStore {
     if (topics.size === 0) this.offsets.delete(group);
   }
 
-  private partitionState(index: number): PartitionState {
-    let state = this.partitionStates[index];
-    if (!state) this.partitionStates[index] = state = { recordsAppended: 0 };
-    return state;
-  }
-
   private offsetsTopicLogs(): PartitionLog[] {
     const existing = this.topics.get(OFFSETS_TOPIC);
     if (existing) return existing.partitions;
-    const created = this.topics.create(OFFSETS_TOPIC, limits.offsetsTopicPartitions, new Map([["cleanup.policy", "compact"]]));
+    const created = this.topics.create(OFFSETS_TOPIC, limits.offsetsTopicPartitions, internalTopicConfigs());
     if (!created.topic) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${created.errorMessage}`);
     return created.topic.partitions;
   }
@@ -218,9 +203,6 @@ export class OffsetStore {
     const logs = this.offsetsTopicLogs();
     const index = this.partitionFor(group, logs.length);
     this.appendTo(logs[index]!, records);
-    const state = this.partitionState(index);
-    state.recordsAppended += records.length;
-    this.maybeCompact(logs, index, state);
   }
 
   private appendTo(partitionLog: PartitionLog, records: RecordInput[]): number {
@@ -235,36 +217,5 @@ export class OffsetStore {
     });
     this.appendWaiters?.notify(partitionLog);
     return baseOffset;
-  }
-
-  /** Live records of the groups that map to this partition. */
-  private liveRecords(index: number, partitionCount: number): RecordInput[] {
-    const records: RecordInput[] = [];
-    for (const group of this.groupIds()) {
-      if (this.partitionFor(group, partitionCount) !== index) continue;
-      const stored = this.groupRecords.get(group);
-      if (stored) records.push({ key: encodeGroupMetadataKey(group), value: encodeGroupMetadataValue(stored) });
-      for (const [topic, partitions] of this.committed(group)) {
-        for (const [partition, value] of partitions) {
-          records.push({ key: encodeOffsetCommitKey(group, topic, partition), value: encodeOffsetCommitValue(value) });
-        }
-      }
-    }
-    return records;
-  }
-
-  private maybeCompact(logs: PartitionLog[], index: number, state: PartitionState): void {
-    if (state.recordsAppended < limits.offsetsCompactionRecordsMin) return;
-    const live = this.liveRecords(index, logs.length);
-    if (state.recordsAppended < live.length * 2) return;
-    const partitionLog = logs[index]!;
-    let snapshotStart = partitionLog.logEndOffset;
-    for (let start = 0; start < live.length; start += COMPACTION_BATCH_RECORDS) {
-      const baseOffset = this.appendTo(partitionLog, live.slice(start, start + COMPACTION_BATCH_RECORDS));
-      if (start === 0) snapshotStart = baseOffset;
-    }
-    partitionLog.advanceLogStartOffset(snapshotStart);
-    state.recordsAppended = live.length;
-    log.debug("compacted the offsets topic", { partition: index, liveRecords: live.length, logStartOffset: snapshotStart });
   }
 }

@@ -72,6 +72,18 @@ export function batchTooLargeError(configs: ReadonlyMap<string, string>, batchBy
   return batchBytes > max ? `record batch of ${batchBytes} bytes is larger than the topic's max.message.bytes (${max})` : null;
 }
 
+/**
+ * Configs of the internal topics kgate writes itself (`__consumer_offsets`, `__transaction_state`, `_schemas`): keyed
+ * state, compacted by the log cleaner, in small segments so that the cleaner (which never touches the active
+ * segment) keeps what a restart replays close to the live state (Kafka: offsets.topic.segment.bytes).
+ */
+export function internalTopicConfigs(): Map<string, string> {
+  return new Map([
+    ["cleanup.policy", "compact"],
+    ["segment.bytes", String(limits.internalTopicSegmentBytes)],
+  ]);
+}
+
 /** Kafka's ConfigResource.Type values this node knows. */
 export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8 } as const;
 /** Kafka's DescribeConfigsResponse ConfigSource values used here. */

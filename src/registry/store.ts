@@ -6,17 +6,17 @@
 //   key {"keytype":"CONFIG","subject":s|null,"magic":0}           value {"compatibilityLevel":L,"normalize":b} (null: removed)
 //   key {"keytype":"MODE","subject":s|null,"magic":0}             value {"mode":M}                 (null value: removed)
 //   key {"keytype":"NOOP","magic":0}                              value {"maxId":N}  (kgate: ids are never reused)
-// The log has no key compaction, so when `_schemas` holds many more records than live keys, the live state is written
-// again at its end and the log start offset moves past the older records (as the offsets store does); a crash half-way
-// leaves the older records, and replaying them before the newer copies gives the same state.
-// A hard delete writes a null value (tombstone) for the version's key. Ids are global: the same schema (type,
+// `_schemas` is a compacted topic (cleanup.policy=compact, small segments): the broker's log cleaner keeps the latest
+// record of each key, so the replay reads about the live state. A hard delete writes a null value (tombstone) for the
+// version's key, and with it the NOOP record of the largest id handed out: once the cleaner has removed the tombstones,
+// that record still keeps the ids of deleted schemas from being reused. Ids are global: the same schema (type,
 // canonical text, references) gets the same id in every subject; new ids are the largest known plus one.
 // Normalize (the `normalize` request flag, or the subject's or global config): the schema is stored in Confluent's
 // normalized form and a subject's versions are matched by their normalized forms, so schemas differing only in what
 // normalization drops (whitespace, key order, namespaces folded into names, Protobuf declaration order of fields and
 // options) get one id and one version.
 
-import { limits } from "../config.ts";
+import { internalTopicConfigs } from "../metadata/topic-configs.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
 import { buildRecordBatch, Compression, decodeRecords, readBatchHeader } from "../protocol/records/record-batch.ts";
@@ -35,8 +35,6 @@ import {
 export const SCHEMAS_TOPIC = "_schemas";
 /** Bytes read per step while replaying the topic. */
 const LOAD_READ_BYTES = 1 << 20;
-/** Records per batch when compaction writes the live state again. */
-const COMPACTION_BATCH_RECORDS = 500;
 
 export const MODES = ["READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT"] as const;
 export type Mode = (typeof MODES)[number];
@@ -125,8 +123,6 @@ export class SchemaStore {
   private globalNormalize: boolean | null = null;
   private globalMode: Mode | null = null;
   private maxId = 0;
-  /** Records in `_schemas` from its log start offset (replayed or appended): what compaction weighs. */
-  private recordsInLog = 0;
 
   constructor(
     private readonly topics: TopicStore,
@@ -154,7 +150,6 @@ export class SchemaStore {
             try {
               this.apply(JSON.parse(decoder.decode(record.key)) as SchemaKey, record.value === null ? null : JSON.parse(decoder.decode(record.value)));
               records++;
-              this.recordsInLog++;
             } catch (error) {
               log.warn("skipping a malformed record in the schemas topic", { error });
             }
@@ -168,7 +163,7 @@ export class SchemaStore {
   private schemasLog(): PartitionLog {
     const existing = this.topics.get(SCHEMAS_TOPIC);
     if (existing) return existing.partitions[0]!;
-    const created = this.topics.create(SCHEMAS_TOPIC, 1, new Map([["cleanup.policy", "compact"]]));
+    const created = this.topics.create(SCHEMAS_TOPIC, 1, internalTopicConfigs());
     if (!created.topic) throw errors.storeError(`cannot create ${SCHEMAS_TOPIC}: ${created.errorMessage}`);
     return created.topic.partitions[0]!;
   }
@@ -191,43 +186,13 @@ export class SchemaStore {
       throw errors.storeError(`Error while writing to the schemas topic: ${(error as Error).message}`);
     }
     for (const { key, value } of records) this.apply(key, value);
-    this.recordsInLog += records.length;
-    this.maybeCompact(partitionLog);
     const synced = partitionLog.sync?.();
     if (synced) await synced;
   }
 
-  /** The records that rebuild the current state. */
-  private liveRecords(): { key: SchemaKey; value: unknown }[] {
-    const records: { key: SchemaKey; value: unknown }[] = [{ key: { keytype: "NOOP", magic: 0 }, value: { maxId: this.maxId } }];
-    for (const versions of this.subjects.values()) for (const version of versions) records.push(this.versionRecord(version, version.deleted));
-    if (this.globalCompatibility !== null || this.globalNormalize !== null) records.push({ key: { keytype: "CONFIG", subject: null, magic: 0 }, value: this.configValue(null) });
-    for (const subject of new Set([...this.compatibilityBySubject.keys(), ...this.normalizeBySubject.keys()])) {
-      records.push({ key: { keytype: "CONFIG", subject, magic: 0 }, value: this.configValue(subject) });
-    }
-    if (this.globalMode !== null) records.push({ key: { keytype: "MODE", subject: null, magic: 0 }, value: { mode: this.globalMode } });
-    for (const [subject, mode] of this.modeBySubject) records.push({ key: { keytype: "MODE", subject, magic: 0 }, value: { mode } });
-    return records;
-  }
-
-  private maybeCompact(partitionLog: PartitionLog): void {
-    if (this.recordsInLog < limits.schemasCompactionRecordsMin) return;
-    const live = this.liveRecords();
-    if (this.recordsInLog < live.length * 2) return;
-    const now = Date.now();
-    let snapshotStart = partitionLog.logEndOffset;
-    for (let start = 0; start < live.length; start += COMPACTION_BATCH_RECORDS) {
-      const slice = live.slice(start, start + COMPACTION_BATCH_RECORDS);
-      const batch = buildRecordBatch({
-        records: slice.map(({ key, value }) => ({ key: encoder.encode(JSON.stringify(key)), value: value === null ? null : encoder.encode(JSON.stringify(value)), timestamp: now })),
-        partitionLeaderEpoch: 0,
-      });
-      const { baseOffset } = partitionLog.append(batch, { lastOffsetDelta: slice.length - 1, maxTimestamp: now, firstTimestamp: now, maxTimestampOffsetDelta: slice.length - 1 });
-      if (start === 0) snapshotStart = baseOffset;
-    }
-    partitionLog.advanceLogStartOffset(snapshotStart);
-    this.recordsInLog = live.length;
-    log.debug("compacted the schemas topic", { liveRecords: live.length, logStartOffset: snapshotStart });
+  /** The NOOP record of the largest id handed out, written with every tombstone of a schema version. */
+  private maxIdRecord(): { key: SchemaKey; value: unknown } {
+    return { key: { keytype: "NOOP", magic: 0 }, value: { maxId: this.maxId } };
   }
 
   private apply(key: SchemaKey, value: unknown): void {
@@ -508,6 +473,7 @@ export class SchemaStore {
     if (all.length === 0) throw errors.subjectNotFound(subject);
     if (all.some((version) => !version.deleted)) throw errors.subjectNotSoftDeleted(subject);
     await this.write([
+      this.maxIdRecord(),
       ...all.map((version) => ({ key: { keytype: "SCHEMA" as const, subject, version: version.version, magic: 1 }, value: null })),
       ...(this.compatibilityBySubject.has(subject) || this.normalizeBySubject.has(subject) ? [{ key: { keytype: "CONFIG" as const, subject, magic: 0 }, value: null }] : []),
       ...(this.modeBySubject.has(subject) ? [{ key: { keytype: "MODE" as const, subject, magic: 0 }, value: null }] : []),
@@ -525,7 +491,7 @@ export class SchemaStore {
     }
     if (permanent) {
       if (!version.deleted) throw errors.versionNotSoftDeleted(subject, version.version);
-      await this.write([{ key: { keytype: "SCHEMA", subject, version: version.version, magic: 1 }, value: null }]);
+      await this.write([this.maxIdRecord(), { key: { keytype: "SCHEMA", subject, version: version.version, magic: 1 }, value: null }]);
     } else {
       this.requireUnreferenced(subject, [version]);
       await this.write([this.versionRecord(version, true)]);

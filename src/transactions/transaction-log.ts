@@ -8,6 +8,7 @@
 import type { AppendWaiters } from "../log/append-waiters.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
+import { internalTopicConfigs } from "../metadata/topic-configs.ts";
 import { buildRecordBatch, Compression, decodeRecords, readBatchHeader } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 
@@ -125,7 +126,7 @@ export class TransactionLog {
   private partitionLog(): PartitionLog {
     const existing = this.topics.get(TRANSACTION_STATE_TOPIC);
     if (existing) return existing.partitions[0]!;
-    const created = this.topics.create(TRANSACTION_STATE_TOPIC, 1, new Map([["cleanup.policy", "compact"]]));
+    const created = this.topics.create(TRANSACTION_STATE_TOPIC, 1, internalTopicConfigs());
     if (!created.topic) throw new Error(`cannot create ${TRANSACTION_STATE_TOPIC}: ${created.errorMessage}`);
     return created.topic.partitions[0]!;
   }
