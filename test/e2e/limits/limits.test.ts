@@ -93,7 +93,7 @@ test("the idle timeout closes a silent connection, not a talking one nor one wai
   expect(await polling.waitClosed(10_000)).toBe(true);
   expect(server.broker.metrics.connectionsClosed.get({ reason: "idle" })).toBeGreaterThanOrEqual(2);
   talking.close();
-});
+}, 30_000);
 
 test("in-flight requests over the limit wait unread: four 400 ms long polls with a limit of 2 take two rounds", async () => {
   await using server = await startTestServer({ limits: { inFlightRequestsPerConnectionMax: 2 } });
@@ -112,7 +112,7 @@ test("in-flight requests over the limit wait unread: four 400 ms long polls with
   expect(performance.now() - startedAt).toBeGreaterThanOrEqual(780);
   expect(server.broker.metrics.readPauses.get({ reason: "in_flight_requests" })).toBeGreaterThanOrEqual(1);
   client.close();
-});
+}, 30_000);
 
 test("above the request memory cap every connection stops being read until the bytes drop", async () => {
   // The stuck senders must outlive the checks below (the newcomer's 400 ms unanswered included) before the idle
@@ -144,7 +144,7 @@ test("above the request memory cap every connection stops being read until the b
   // Both stuck senders go (the second may be a sweep later than the first).
   await waitFor(() => buffered() === 0 && metrics.connectionsClosed.get({ reason: "idle" }) === 2, { timeoutMs: 10_000 });
   third.close();
-});
+}, 30_000);
 
 async function slowloris(server: TestServer, connections: number, byteEveryMs: number, until: () => boolean): Promise<RawClient[]> {
   const clients = await Promise.all(Array.from({ length: connections }, () => RawClient.connect(server.port)));
