@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from "kafkajs";
+import { ForwardingProxy } from "../../helpers/forwarding-proxy.ts";
 import { startTestServer, waitFor, type TestServer } from "../../helpers/server.ts";
 
 const TOPIC = "kafkajs-groups";
@@ -105,7 +106,13 @@ describe("kafkajs consumer group", () => {
       const childOutput: string[] = [];
       const reader = (async () => {
         const decoder = new TextDecoder();
-        for await (const chunk of child.stdout) childOutput.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+        // Whole lines only: a chunk may end inside one.
+        let partial = "";
+        for await (const chunk of child.stdout) {
+          const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          childOutput.push(...lines.filter(Boolean));
+        }
       })();
       try {
         await waitFor(() => childOutput.includes("joined") && a.assignment.length + b.assignment.length < PARTITIONS, { timeoutMs: 20_000 });
@@ -156,14 +163,17 @@ describe("kafkajs consumer group", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "kgate-groups-restart-"));
     const topic = "kafkajs-restart";
     const groupId = "kafkajs-restart-group";
-    let current: TestServer | null = await startTestServer({ dataDir });
-    const port = current.port;
+    // The client keeps the proxy's address; each server start takes a fresh ephemeral port behind it.
+    await using proxy = await ForwardingProxy.start();
+    const advertised = { advertisedHost: "127.0.0.1", advertisedPort: proxy.port };
+    let current: TestServer | null = await startTestServer({ dataDir, ...advertised });
+    proxy.setUpstream(current.port);
     const tune = (started: TestServer) => {
       started.broker.groups.settings.initialRebalanceDelayMs = 0;
       started.broker.groups.settings.sessionTimeoutMsMin = 1_000;
     };
     tune(current);
-    const client = new Kafka({ clientId: "kgate-e2e-restart", brokers: [current.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
+    const client = new Kafka({ clientId: "kgate-e2e-restart", brokers: [`127.0.0.1:${proxy.port}`], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
     const consumer = client.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
     const admin = client.admin();
     const consumed = new Map<string, number>();
@@ -192,10 +202,12 @@ describe("kafkajs consumer group", () => {
       await waitFor(() => consumed.size === 90, { timeoutMs: 15_000 });
       await waitFor(async () => (await committed()) === 90, { timeoutMs: 10_000 });
 
+      proxy.setUpstream(null);
       await current.stop();
       current = null;
-      current = await startTestServer({ dataDir, listenPort: port, advertisedPort: port });
+      current = await startTestServer({ dataDir, ...advertised });
       tune(current);
+      proxy.setUpstream(current.port);
       expect(current.broker.groups.fetchOffsets(groupId, null).flatMap((t) => t.partitions.map((p) => p.offset))).toEqual([30, 30, 30]);
 
       await produce(90);

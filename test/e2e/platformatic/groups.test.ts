@@ -82,7 +82,13 @@ describe("@platformatic/kafka consumer group", () => {
       const childOutput: string[] = [];
       const reader = (async () => {
         const decoder = new TextDecoder();
-        for await (const chunk of child.stdout) childOutput.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+        // Whole lines only: a chunk may end inside one.
+        let partial = "";
+        for await (const chunk of child.stdout) {
+          const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          childOutput.push(...lines.filter(Boolean));
+        }
       })();
       try {
         await waitFor(() => childOutput.some((line) => /^assigned [1-9]/.test(line)) && assignedPartitions().length < PARTITIONS, { timeoutMs: 20_000 });
