@@ -56,7 +56,7 @@ describe("kafkajs consumer group", () => {
       consumed.set(key, [...(consumed.get(key) ?? []), name]);
     };
     const startMember = async (name: string): Promise<Member> => {
-      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 10 } });
+      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 10 } });
       const member: Member = { name, consumer, assignment: [], generation: 0 };
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         member.assignment = (payload.memberAssignment[TOPIC] ?? []).slice().sort();
@@ -101,7 +101,8 @@ describe("kafkajs consumer group", () => {
       await waitFor(() => consumed.size === 1200, { timeoutMs: 15_000 });
       await waitFor(async () => (await committedTotal()) === 1200, { timeoutMs: 10_000 });
 
-      // A member in a child process joins, then is killed: its session (3 s) expires and a and b take over again.
+      // A member in a child process joins, then is killed: its session (6 s) expires and a and b take over again.
+      // (A 3 s session left members in a loaded test process little room for a stalled heartbeat.)
       const child = Bun.spawn([process.execPath, `${import.meta.dir}/group-member.ts`, server.bootstrap, GROUP, TOPIC], { stdout: "pipe", stderr: "ignore" });
       const childOutput: string[] = [];
       const reader = (async () => {
@@ -121,7 +122,7 @@ describe("kafkajs consumer group", () => {
         await child.exited;
         await reader;
       }
-      await waitFor(() => assignedOnce([a, b]), { timeoutMs: 20_000 });
+      await waitFor(() => assignedOnce([a, b]), { timeoutMs: 30_000 });
       await produce(1200, 600);
       await waitFor(() => consumed.size === 1800, { timeoutMs: 15_000 });
 
