@@ -13,7 +13,8 @@ export interface RequestCount {
 
 export class RecordingProxy {
   private server: net.Server;
-  private upstreamPort = 0;
+  /** null while the gateway restarts: connections are closed at once, as a refused one would be. */
+  private upstreamPort: number | null = 0;
   private readonly sockets = new Set<net.Socket>();
   /** Requests from a client id with this prefix are not recorded: a helper client inside another client's cell. */
   static readonly unrecordedClientIdPrefix = "interop-helper";
@@ -32,8 +33,12 @@ export class RecordingProxy {
     return proxy;
   }
 
-  /** Sends new connections to this gateway port; with `dropConnections`, also closes the current ones. */
-  setUpstream(port: number, dropConnections = false): void {
+  /**
+   * Sends new connections to this gateway port (null: refuses them, while the gateway is down; forwarding to its old
+   * port could reach another cell's gateway that was handed the port meanwhile); with `dropConnections`, also closes
+   * the current ones.
+   */
+  setUpstream(port: number | null, dropConnections = false): void {
     this.upstreamPort = port;
     if (dropConnections) for (const socket of this.sockets) socket.destroy();
   }
@@ -46,6 +51,10 @@ export class RecordingProxy {
   }
 
   private accept(client: net.Socket): void {
+    if (this.upstreamPort === null) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(this.upstreamPort, "127.0.0.1");
     this.sockets.add(client);
     this.sockets.add(upstream);

@@ -59,7 +59,7 @@ test("Bun.listen hands data() a fresh buffer on every call", async () => {
     socket.write(new Uint8Array([i, i, i]));
     socket.flush();
     const before = chunks.length;
-    for (let wait = 0; wait < 100 && chunks.length === before; wait++) await Bun.sleep(5);
+    for (let wait = 0; wait < 2_000 && chunks.length === before; wait++) await Bun.sleep(5);
   }
   socket.end();
   listener.stop(true);

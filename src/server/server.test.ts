@@ -125,8 +125,9 @@ describe("hostile input closes only its own connection", () => {
     test(name, async () => {
       const client = await RawClient.connect(server.port);
       client.write(bytes);
-      const frame = await client.nextFrame(1_000);
-      // Either an error answer or a closed connection; never a crash, and the gateway keeps serving.
+      // Either an error answer or a closed connection (nextFrame returns on either); never a crash, and the gateway
+      // keeps serving.
+      const frame = await client.nextFrame(10_000);
       if (frame !== null && !client.closed) expect(frame.length).toBeGreaterThan(4);
       else expect(await client.waitClosed()).toBe(true);
       client.close();
@@ -184,7 +185,7 @@ describe("backpressure", () => {
     // ~36 MB of answers were due; the paused reader took at most what the kernel buffers hold.
     expect(received).toBeLessThan(requests * 900_000);
     socket.resume();
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (frames.length < requests && Date.now() < deadline) await Bun.sleep(10);
     socket.end();
     expect(frames.length).toBe(requests);
@@ -196,5 +197,5 @@ describe("backpressure", () => {
       // The batch's last bytes are the value's last bytes: the payload arrived uncorrupted.
       expect(records[records.length - 2]).toBe(value[value.length - 1]);
     });
-  });
+  }, 60_000);
 });

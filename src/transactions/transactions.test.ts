@@ -98,7 +98,7 @@ describe("idempotent produce over the wire", () => {
     expect(Number(again.producerId)).toBeGreaterThan(producerId);
     client.close();
     await server.stop();
-  });
+  }, 30_000);
 });
 
 describe("transactions across restarts", () => {
@@ -147,7 +147,7 @@ describe("transactions across restarts", () => {
     expect(late.errorCode).toBe(ErrorCode.PRODUCER_FENCED);
     client.close();
     await server.stop();
-  });
+  }, 30_000);
 
   test("a transaction prepared to commit before a crash is committed on restart, offsets included", async () => {
     const dataDir = dataFolder();
@@ -184,7 +184,7 @@ describe("transactions across restarts", () => {
     expect(endAgain.errorCode).toBe(0);
     client.close();
     await server.stop();
-  });
+  }, 30_000);
 
   test("a transactional batch for a partition not added to the transaction is INVALID_TXN_STATE", async () => {
     await using server = await startTestServer();

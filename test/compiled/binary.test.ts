@@ -27,7 +27,7 @@ test("dist/kgate starts from an empty folder, serves kafkajs, and stops on SIGTE
     await admin.disconnect();
 
     gateway.process.kill("SIGTERM");
-    expect(await gateway.process.exited).toBe(0);
+    expect(await gateway.finished()).toBe(0);
     expect(gateway.output()).toContain("shutting down");
   } finally {
     rmSync(folder, { recursive: true, force: true });

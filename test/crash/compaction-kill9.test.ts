@@ -84,7 +84,7 @@ test.skipIf(!KCAT)("kill -9 and power loss at every step of a compaction swap: o
         // The process killed itself once the cleaner reached the step: sends after that fail.
       }
       await producer.disconnect().catch(() => {});
-      const exit = await Promise.race([crashing.process.exited, Bun.sleep(15_000).then(() => null)]);
+      const exit = await Promise.race([crashing.process.exited, Bun.sleep(30_000).then(() => null)]);
       expect({ step, killed: exit !== null && exit !== 0 }).toEqual({ step, killed: true });
       simulatePowerLoss(root, journalPath, initialSizes);
 
@@ -106,7 +106,7 @@ test.skipIf(!KCAT)("kill -9 and power loss at every step of a compaction swap: o
       // crash left an empty segment after it (a roll whose unacknowledged batch the power cut dropped).
       const expected = [...latest.values()].sort((left, right) => Number(left.split(" ")[0]) - Number(right.split(" ")[0]));
       const settled = async () => (await consumeAll(restarted)).filter((line) => line !== previous.get(lastKey));
-      await waitFor(async () => (await settled()).length === expected.length, { timeoutMs: 15_000, intervalMs: 100 });
+      await waitFor(async () => (await settled()).length === expected.length, { timeoutMs: 30_000, intervalMs: 100 });
       expect(await settled()).toEqual(expected);
     } finally {
       rmSync(root, { recursive: true, force: true });

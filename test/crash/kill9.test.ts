@@ -19,6 +19,7 @@ import { decodeRecords, readBaseOffset } from "../../src/protocol/records/record
 import { setLogLevel } from "../../src/util/logger.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
 import { simulatePowerLoss, snapshotSizes } from "../helpers/power-loss.ts";
+import { waitFor } from "../helpers/server.ts";
 
 const repoRoot = join(import.meta.dir, "../..");
 const TOPIC = "crash";
@@ -72,6 +73,8 @@ async function runCrashCycles({ powerLoss }: { powerLoss: boolean }): Promise<vo
       await producer.send({ topic: `auto-${cycle}`, acks: -1, messages: [{ value: "x" }] });
       createdTopics.push(`auto-${cycle}`);
       let stopped = false;
+      const acknowledgedBefore = acknowledgedCount;
+      let loopsEnded = 0;
       const loops = Array.from({ length: LOOPS }, async (_, loop) => {
         for (let send = 0; !stopped; send++) {
           const values = Array.from({ length: RECORDS_PER_SEND }, (_, i) => `c${cycle}-l${loop}-s${send}-${i}`);
@@ -83,8 +86,11 @@ async function runCrashCycles({ powerLoss }: { powerLoss: boolean }): Promise<vo
             return;
           }
         }
-      });
-      await Bun.sleep(250 + Math.random() * 400);
+      }).map((loop) => loop.finally(() => loopsEnded++));
+      // Killed mid-stream, once this cycle has some acknowledged sends (a fixed sleep could end before the first on a
+      // slow machine, and the count below would then fall short).
+      await waitFor(() => acknowledgedCount - acknowledgedBefore >= 2 * RECORDS_PER_SEND || loopsEnded === LOOPS, { timeoutMs: 20_000 });
+      await Bun.sleep(Math.random() * 400);
       gateway.process.kill(9);
       expect(await gateway.process.exited).not.toBe(0);
       stopped = true;
@@ -153,8 +159,8 @@ async function runCrashCycles({ powerLoss }: { powerLoss: boolean }): Promise<vo
 
 test("every record acknowledged with acks=all survives kill -9, exactly once, in order", async () => {
   await runCrashCycles({ powerLoss: false });
-}, 60_000);
+}, 120_000);
 
 test("…and survives power loss (unsynced writes dropped at each kill); created topics too", async () => {
   await runCrashCycles({ powerLoss: true });
-}, 60_000);
+}, 120_000);

@@ -18,7 +18,8 @@ const repoRoot = join(import.meta.dir, "../..");
 const TOPIC = "txn-crash";
 const CYCLES = 3;
 const RECORDS_PER_TRANSACTION = 10;
-const TRANSACTION_TIMEOUT_MS = 2_000;
+// A transaction takes a few fsyncs: 5 s leaves a loaded machine room before the coordinator aborts a live one.
+const TRANSACTION_TIMEOUT_MS = 5_000;
 
 test("transactions stay atomic across kill -9 and restarts; an orphaned transaction aborts at its timeout", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "kgate-txn-crash-"));
@@ -37,6 +38,8 @@ test("transactions stay atomic across kill -9 and restarts; an orphaned transact
       const producer = kafka.producer({ transactionalId: `txn-crash-${cycle}`, transactionTimeout: TRANSACTION_TIMEOUT_MS, maxInFlightRequests: 1, idempotent: true });
       await producer.connect();
       let running = true;
+      let loopEnded = false;
+      const acknowledgedBefore = acknowledged.size;
       const loop = (async () => {
         for (let i = 0; running; i++) {
           const name = `c${cycle}-t${i}`;
@@ -53,8 +56,11 @@ test("transactions stay atomic across kill -9 and restarts; an orphaned transact
             return; // the gateway died under us
           }
         }
-      })();
-      await Bun.sleep(300 + Math.random() * 400);
+      })().finally(() => (loopEnded = true));
+      // Killed mid-loop once this cycle committed a transaction (a fixed sleep could end before the first one on a
+      // slow machine).
+      await waitFor(() => acknowledged.size > acknowledgedBefore || loopEnded, { timeoutMs: 20_000 });
+      await Bun.sleep(Math.random() * 400);
       gateway.process.kill(9);
       running = false;
       await gateway.process.exited;
@@ -73,7 +79,7 @@ test("transactions stay atomic across kill -9 and restarts; an orphaned transact
       const body = await client.call(2, 2, { replicaId: -1, isolationLevel, topics: [{ name: TOPIC, partitions: [0, 1].map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 })) }] });
       return body.topics[0].partitions.map((p: { offset: bigint }) => Number(p.offset));
     };
-    await waitFor(async () => JSON.stringify(await latest(1)) === JSON.stringify(await latest(0)), { timeoutMs: TRANSACTION_TIMEOUT_MS + 5_000, intervalMs: 100 });
+    await waitFor(async () => JSON.stringify(await latest(1)) === JSON.stringify(await latest(0)), { timeoutMs: TRANSACTION_TIMEOUT_MS + 20_000, intervalMs: 100 });
     const highWatermarks: number[] = await latest(0);
     client.close();
     await admin.disconnect();
@@ -90,7 +96,7 @@ test("transactions stay atomic across kill -9 and restarts; an orphaned transact
       },
     });
     // The group's first join waits group.initial.rebalance.delay.ms; then everything arrives and goes quiet.
-    await waitFor(() => seen.length >= acknowledged.size * RECORDS_PER_TRANSACTION && Date.now() - lastAt > 1_000, { timeoutMs: 30_000 }).catch(() => {});
+    await waitFor(() => seen.length >= acknowledged.size * RECORDS_PER_TRANSACTION && Date.now() - lastAt > 2_000, { timeoutMs: 45_000 }).catch(() => {});
     await consumer.disconnect();
 
     expect(acknowledged.size).toBeGreaterThan(0);

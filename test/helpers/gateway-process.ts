@@ -35,12 +35,14 @@ export interface GatewayProcess extends AsyncDisposable {
   readonly bootstrap: string;
   /** Everything it logged so far. */
   output(): string;
+  /** Its exit code, once everything it wrote has been read (output() can lag behind the exit otherwise). */
+  finished(): Promise<number>;
 }
 
 /** Starts `command` (plus --listen 127.0.0.1:0 unless given) and waits for its "kafka listener up" line. */
 export async function startGatewayProcess(
   command: string[],
-  { cwd, timeoutMs = 10_000, env }: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+  { cwd, timeoutMs = 30_000, env }: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
 ): Promise<GatewayProcess> {
   const args = command.includes("--listen") ? command : [...command, "--listen", "127.0.0.1:0"];
   const child = spawn(args, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -49,14 +51,18 @@ export async function startGatewayProcess(
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) logged += decoder.decode(chunk);
   };
-  void pump(child.stderr);
-  void pump(child.stdout);
+  const pumped = Promise.all([pump(child.stderr), pump(child.stdout)]);
+  const finished = async () => {
+    const code = await child.exited;
+    await pumped;
+    return code;
+  };
   const deadline = Date.now() + timeoutMs;
   let port = 0;
   while (port === 0) {
     const match = /kafka listener up listen=[^\s]*:(\d+)/.exec(logged);
     if (match) port = Number(match[1]);
-    else if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${logged}`);
+    else if (child.exitCode !== null) throw new Error(`gateway exited with ${await finished()}:\n${logged}`);
     else if (Date.now() > deadline) {
       child.kill(9);
       throw new Error(`gateway did not start within ${timeoutMs} ms:\n${logged}`);
@@ -67,6 +73,7 @@ export async function startGatewayProcess(
     port,
     bootstrap: `127.0.0.1:${port}`,
     output: () => logged,
+    finished,
     async [Symbol.asyncDispose]() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");
@@ -77,6 +84,7 @@ export async function startGatewayProcess(
           await child.exited;
         }
       }
+      await pumped;
     },
   };
 }

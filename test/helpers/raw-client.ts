@@ -40,7 +40,7 @@ export class RawClient {
   }
 
   /** Next response frame, or null when the connection closed or nothing came within timeoutMs. */
-  async nextFrame(timeoutMs = 2_000): Promise<Uint8Array | null> {
+  async nextFrame(timeoutMs = 10_000): Promise<Uint8Array | null> {
     const deadline = Date.now() + timeoutMs;
     while (this.frames.length === 0 && !this.closed && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -53,7 +53,7 @@ export class RawClient {
   }
 
   /** Resolves true once the server closed the connection (within timeoutMs). */
-  async waitClosed(timeoutMs = 2_000): Promise<boolean> {
+  async waitClosed(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) await Bun.sleep(10);
     return this.closed;

@@ -8,6 +8,7 @@ import { setLogLevel, setLogSink } from "../../util/logger.ts";
 import type { FlushPolicy } from "../../config.ts";
 import { CLEAN_SHUTDOWN_FILE, FileLogStore } from "./file-log-store.ts";
 import type { FilePartitionLog } from "./file-log.ts";
+import { waitFor } from "../../../test/helpers/server.ts";
 
 /** Records of a stored batch with their absolute offsets. */
 function decodeRecords(batch: Uint8Array) {
@@ -189,11 +190,12 @@ describe("file partition log", () => {
 
   test("the active segment rolls once it is segment.ms old", async () => {
     const dataDir = temporaryDirectory();
-    const { store, log } = openLog(dataDir, { configs: new Map([["segment.ms", "20"]]) });
+    // Long enough that a stall between the first two appends on a loaded machine does not roll already.
+    const { store, log } = openLog(dataDir, { configs: new Map([["segment.ms", "500"]]) });
     appendRecords(log, "a");
     appendRecords(log, "b");
     expect(segmentFiles(join(dataDir, "orders-0"), ".log").length).toBe(1);
-    await Bun.sleep(30);
+    await Bun.sleep(550);
     appendRecords(log, "c");
     expect(segmentFiles(join(dataDir, "orders-0"), ".log")).toEqual(["00000000000000000000.log", "00000000000000000002.log"]);
     expect(readValues(log).map((entry) => entry.value)).toEqual(["a-0", "b-0", "c-0"]);
@@ -359,8 +361,8 @@ describe("file partition log", () => {
     appendRecords(interval.log, "d");
     expect(interval.log.sync()).toBeNull();
     expect(interval.log.unsynced).toBe(true);
-    await Bun.sleep(50);
-    expect(interval.log.unsynced).toBe(false);
+    // The round's fsync takes what the disk takes: wait for it rather than for a fixed time.
+    await waitFor(() => !interval.log.unsynced, { timeoutMs: 10_000, intervalMs: 5 });
     interval.store.close();
   });
 
@@ -442,14 +444,13 @@ describe("file partition log", () => {
       const log = store.createLog("orders", 0, { topicId: randomUuid(), configs: new Map([["retention.ms", "1"], ["segment.bytes", "1"]]) });
       appendRecords(log, "old", 1, 1);
       appendRecords(log, "old", 1, 2);
-      await Bun.sleep(30);
-      expect(log.logStartOffset).toBe(1);
+      // The 5 ms timer runs when the event loop lets it: wait for its effect.
+      await waitFor(() => log.logStartOffset === 1, { timeoutMs: 10_000, intervalMs: 5 });
       if (stop === "abandon") {
         // Left open while its folder goes: the timer fails on the missing files.
         appendRecords(log, "old", 1, 3);
         rmSync(dataDir, { recursive: true, force: true });
-        await Bun.sleep(30);
-        expect(lines.some((line) => line.includes("retention failed") && line.includes("ENOENT"))).toBe(true);
+        await waitFor(() => lines.some((line) => line.includes("retention failed") && line.includes("ENOENT")), { timeoutMs: 10_000, intervalMs: 5 });
       }
       store[stop]();
       rmSync(dataDir, { recursive: true, force: true });

@@ -16,10 +16,16 @@ if len(sys.argv) < 7:
     for future in futures:
         future.get(timeout=10)
     producer.close()
-consumer = KafkaConsumer(bootstrap_servers=bootstrap, api_version=api, group_id=None, enable_auto_commit=False, consumer_timeout_ms=3000)
+# Up to 20 s of silence until COUNT records came (a 3 s limit could end the read before a slow start's first fetch),
+# then 1 s more, for anything past COUNT.
+consumer = KafkaConsumer(bootstrap_servers=bootstrap, api_version=api, group_id=None, enable_auto_commit=False, consumer_timeout_ms=20000)
 partition = TopicPartition(topic, 0)
 consumer.assign([partition])
 consumer.seek_to_beginning(partition)
+received = 0
 for message in consumer:
     print(json.dumps({"offset": message.offset, "key": message.key.decode() if message.key else None, "value": message.value.decode(), "timestamp": message.timestamp}))
+    received += 1
+    if received == count:
+        consumer.config["consumer_timeout_ms"] = 1000  # read at each next()
 consumer.close()

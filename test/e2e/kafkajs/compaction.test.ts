@@ -67,7 +67,7 @@ for (const store of ["memory", "file"] as const) {
         const log = server.broker.topics.get(TOPIC)!.partitions[0]!;
         expect(log.logEndOffset).toBe(32);
         // First pass: duplicates go and the tombstone gets its delete horizon; the next pass drops it.
-        await waitFor(async () => (await kcat(server, ["-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%o %k %s\\n"])).trim().split("\n").length === 10, { timeoutMs: 15_000, intervalMs: 100 });
+        await waitFor(async () => (await kcat(server, ["-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%o %k %s\\n"])).trim().split("\n").length === 10, { timeoutMs: 30_000, intervalMs: 100 });
         const consumed = await kcat(server, ["-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%o %k %s\\n"]);
         expect(consumed.trim().split("\n")).toEqual(expected);
         expect([log.logStartOffset, log.logEndOffset]).toEqual([0, 32]);

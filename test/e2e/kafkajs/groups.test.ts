@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from "kafkajs";
+import { ForwardingProxy } from "../../helpers/forwarding-proxy.ts";
 import { startTestServer, waitFor, type TestServer } from "../../helpers/server.ts";
 
 const TOPIC = "kafkajs-groups";
@@ -55,7 +56,7 @@ describe("kafkajs consumer group", () => {
       consumed.set(key, [...(consumed.get(key) ?? []), name]);
     };
     const startMember = async (name: string): Promise<Member> => {
-      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 3_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 10 } });
+      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 10 } });
       const member: Member = { name, consumer, assignment: [], generation: 0 };
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         member.assignment = (payload.memberAssignment[TOPIC] ?? []).slice().sort();
@@ -100,12 +101,19 @@ describe("kafkajs consumer group", () => {
       await waitFor(() => consumed.size === 1200, { timeoutMs: 15_000 });
       await waitFor(async () => (await committedTotal()) === 1200, { timeoutMs: 10_000 });
 
-      // A member in a child process joins, then is killed: its session (3 s) expires and a and b take over again.
+      // A member in a child process joins, then is killed: its session (6 s) expires and a and b take over again.
+      // (A 3 s session left members in a loaded test process little room for a stalled heartbeat.)
       const child = Bun.spawn([process.execPath, `${import.meta.dir}/group-member.ts`, server.bootstrap, GROUP, TOPIC], { stdout: "pipe", stderr: "ignore" });
       const childOutput: string[] = [];
       const reader = (async () => {
         const decoder = new TextDecoder();
-        for await (const chunk of child.stdout) childOutput.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+        // Whole lines only: a chunk may end inside one.
+        let partial = "";
+        for await (const chunk of child.stdout) {
+          const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          childOutput.push(...lines.filter(Boolean));
+        }
       })();
       try {
         await waitFor(() => childOutput.includes("joined") && a.assignment.length + b.assignment.length < PARTITIONS, { timeoutMs: 20_000 });
@@ -114,7 +122,7 @@ describe("kafkajs consumer group", () => {
         await child.exited;
         await reader;
       }
-      await waitFor(() => assignedOnce([a, b]), { timeoutMs: 20_000 });
+      await waitFor(() => assignedOnce([a, b]), { timeoutMs: 30_000 });
       await produce(1200, 600);
       await waitFor(() => consumed.size === 1800, { timeoutMs: 15_000 });
 
@@ -156,14 +164,17 @@ describe("kafkajs consumer group", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "kgate-groups-restart-"));
     const topic = "kafkajs-restart";
     const groupId = "kafkajs-restart-group";
-    let current: TestServer | null = await startTestServer({ dataDir });
-    const port = current.port;
+    // The client keeps the proxy's address; each server start takes a fresh ephemeral port behind it.
+    await using proxy = await ForwardingProxy.start();
+    const advertised = { advertisedHost: "127.0.0.1", advertisedPort: proxy.port };
+    let current: TestServer | null = await startTestServer({ dataDir, ...advertised });
+    proxy.setUpstream(current.port);
     const tune = (started: TestServer) => {
       started.broker.groups.settings.initialRebalanceDelayMs = 0;
       started.broker.groups.settings.sessionTimeoutMsMin = 1_000;
     };
     tune(current);
-    const client = new Kafka({ clientId: "kgate-e2e-restart", brokers: [current.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
+    const client = new Kafka({ clientId: "kgate-e2e-restart", brokers: [`127.0.0.1:${proxy.port}`], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
     const consumer = client.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } });
     const admin = client.admin();
     const consumed = new Map<string, number>();
@@ -192,10 +203,12 @@ describe("kafkajs consumer group", () => {
       await waitFor(() => consumed.size === 90, { timeoutMs: 15_000 });
       await waitFor(async () => (await committed()) === 90, { timeoutMs: 10_000 });
 
+      proxy.setUpstream(null);
       await current.stop();
       current = null;
-      current = await startTestServer({ dataDir, listenPort: port, advertisedPort: port });
+      current = await startTestServer({ dataDir, ...advertised });
       tune(current);
+      proxy.setUpstream(current.port);
       expect(current.broker.groups.fetchOffsets(groupId, null).flatMap((t) => t.partitions.map((p) => p.offset))).toEqual([30, 30, 30]);
 
       await produce(90);

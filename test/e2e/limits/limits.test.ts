@@ -9,7 +9,7 @@ import { startTestServer, waitFor, type TestServer } from "../../helpers/server.
 
 const apiVersions = (correlationId: number) => requestFrame(18, 3, correlationId, {});
 
-async function answers(client: RawClient, correlationId: number, timeoutMs = 2_000): Promise<boolean> {
+async function answers(client: RawClient, correlationId: number, timeoutMs = 10_000): Promise<boolean> {
   client.write(apiVersions(correlationId));
   const frame = await client.nextFrame(timeoutMs);
   return frame !== null && decodeResponse(18, 3, frame).correlationId === correlationId;
@@ -39,7 +39,7 @@ describe("connection counts", () => {
     const admitted = await Promise.all([0, 1, 2].map(() => RawClient.connect(server.port)));
     await waitFor(() => server.connectionCount === 3);
     const extra = await Promise.all([0, 1].map(() => RawClient.connect(server.port)));
-    for (const client of extra) expect(await client.waitClosed(3_000)).toBe(true);
+    for (const client of extra) expect(await client.waitClosed(10_000)).toBe(true);
     for (const [i, client] of admitted.entries()) expect(await answers(client, 100 + i)).toBe(true);
     expect(server.broker.metrics.connectionsRefused.get({ limit: "connectionsPerIpMax" })).toBe(2);
     expect(server.connectionCount).toBe(3);
@@ -58,7 +58,7 @@ describe("connection counts", () => {
     const admitted = await Promise.all([0, 1].map(() => RawClient.connect(server.port)));
     await waitFor(() => server.connectionCount === 2);
     const extra = await RawClient.connect(server.port);
-    expect(await extra.waitClosed(3_000)).toBe(true);
+    expect(await extra.waitClosed(10_000)).toBe(true);
     for (const [i, client] of admitted.entries()) expect(await answers(client, i)).toBe(true);
     expect(server.broker.metrics.connectionsRefused.get({ limit: "connectionsMax" })).toBe(1);
     for (const client of admitted) client.close();
@@ -66,40 +66,45 @@ describe("connection counts", () => {
 });
 
 test("the idle timeout closes a silent connection, not a talking one nor one waiting on a long poll", async () => {
-  await using server = await startTestServer({ limits: { connectionIdleMs: 300 } });
+  // An idle limit of 1 s against a talker that speaks every ~100 ms: a loaded machine's stalls stay well inside it.
+  const idleMs = 1_000;
+  await using server = await startTestServer({ limits: { connectionIdleMs: idleMs } });
   const silent = await RawClient.connect(server.port);
   const talking = await RawClient.connect(server.port);
   const polling = await RawClient.connect(server.port);
   polling.write(requestFrame(19, 5, 1, { topics: [{ name: "idle-poll", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false }));
-  expect(await polling.nextFrame()).not.toBeNull();
-  // A long poll of 900 ms, three times the idle limit: the connection is waiting on us, not idle.
-  polling.write(fetchFrame(2, "idle-poll", 900));
+  expect(await polling.nextFrame(10_000)).not.toBeNull();
+  // A long poll of three times the idle limit: the connection is waiting on us, not idle.
+  const pollMs = 3 * idleMs;
+  polling.write(fetchFrame(2, "idle-poll", pollMs));
   const startedAt = performance.now();
-  for (let i = 0; i < 8; i++) {
+  // Talk until the silent one is gone (an idle limit and a sweep later), bounded.
+  for (let i = 0; !silent.closed && performance.now() - startedAt < 10_000; i++) {
     expect(await answers(talking, i)).toBe(true);
     await Bun.sleep(100);
   }
   expect(silent.closed).toBe(true);
   expect(talking.closed).toBe(false);
-  const pollAnswer = await polling.nextFrame(3_000);
+  expect(polling.closed).toBe(false);
+  const pollAnswer = await polling.nextFrame(pollMs + 10_000);
   expect(pollAnswer).not.toBeNull();
-  expect(performance.now() - startedAt).toBeGreaterThanOrEqual(850);
+  expect(performance.now() - startedAt).toBeGreaterThanOrEqual(pollMs - 50);
   // Once answered and silent, it goes too.
-  expect(await polling.waitClosed(3_000)).toBe(true);
+  expect(await polling.waitClosed(10_000)).toBe(true);
   expect(server.broker.metrics.connectionsClosed.get({ reason: "idle" })).toBeGreaterThanOrEqual(2);
   talking.close();
-});
+}, 30_000);
 
 test("in-flight requests over the limit wait unread: four 400 ms long polls with a limit of 2 take two rounds", async () => {
   await using server = await startTestServer({ limits: { inFlightRequestsPerConnectionMax: 2 } });
   const client = await RawClient.connect(server.port);
   client.write(requestFrame(19, 5, 1, { topics: [{ name: "in-flight", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false }));
-  expect(await client.nextFrame()).not.toBeNull();
+  expect(await client.nextFrame(10_000)).not.toBeNull();
   const startedAt = performance.now();
   client.write(Buffer.concat([10, 11, 12, 13].map((id) => fetchFrame(id, "in-flight", 400))));
   const ids: number[] = [];
   for (let i = 0; i < 4; i++) {
-    const frame = await client.nextFrame(5_000);
+    const frame = await client.nextFrame(10_000);
     expect(frame).not.toBeNull();
     ids.push(decodeResponse(1, 4, frame!).correlationId);
   }
@@ -107,10 +112,12 @@ test("in-flight requests over the limit wait unread: four 400 ms long polls with
   expect(performance.now() - startedAt).toBeGreaterThanOrEqual(780);
   expect(server.broker.metrics.readPauses.get({ reason: "in_flight_requests" })).toBeGreaterThanOrEqual(1);
   client.close();
-});
+}, 30_000);
 
 test("above the request memory cap every connection stops being read until the bytes drop", async () => {
-  await using server = await startTestServer({ limits: { bufferedRequestBytesMax: 256 * 1024, connectionIdleMs: 1_000 } });
+  // The stuck senders must outlive the checks below (the newcomer's 400 ms unanswered included) before the idle
+  // timeout gives their bytes back: 3 s leaves a slow machine room.
+  await using server = await startTestServer({ limits: { bufferedRequestBytesMax: 256 * 1024, connectionIdleMs: 3_000 } });
   const { metrics } = server.broker;
   const buffered = () => Number(/kgate_buffered_request_bytes (\d+)/.exec(metrics.registry.render())![1]);
   const first = await RawClient.connect(server.port);
@@ -131,13 +138,13 @@ test("above the request memory cap every connection stops being read until the b
   // even see them leave), and the newcomer, which we paused and is therefore not idle, is answered.
   first.close();
   second.close();
-  const frame = await third.nextFrame(5_000);
+  const frame = await third.nextFrame(15_000);
   expect(frame).not.toBeNull();
   expect(decodeResponse(18, 3, frame!).correlationId).toBe(42);
   // Both stuck senders go (the second may be a sweep later than the first).
-  await waitFor(() => buffered() === 0 && metrics.connectionsClosed.get({ reason: "idle" }) === 2, { timeoutMs: 3_000 });
+  await waitFor(() => buffered() === 0 && metrics.connectionsClosed.get({ reason: "idle" }) === 2, { timeoutMs: 10_000 });
   third.close();
-});
+}, 30_000);
 
 async function slowloris(server: TestServer, connections: number, byteEveryMs: number, until: () => boolean): Promise<RawClient[]> {
   const clients = await Promise.all(Array.from({ length: connections }, () => RawClient.connect(server.port)));
@@ -167,7 +174,7 @@ test("slowloris connections trickling partial frames do not stop a kafkajs produ
     await consumer.subscribe({ topic: "slowloris", fromBeginning: true });
     const received: string[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void received.push(message.value!.toString()) });
-    await waitFor(() => received.length >= values.length, { timeoutMs: 20_000 });
+    await waitFor(() => received.length >= values.length, { timeoutMs: 40_000 });
     expect(received).toEqual(values);
     await consumer.disconnect();
     await producer.disconnect();
@@ -181,10 +188,11 @@ test("slowloris connections trickling partial frames do not stop a kafkajs produ
     done = true;
     for (const client of attackers) client.close();
   }
-}, 40_000);
+}, 60_000);
 
 test("a client that never reads its answers is paused, then closed by the idle timeout once the socket stops taking bytes", async () => {
-  await using server = await startTestServer({ limits: { pendingWriteBytesMax: 256 * 1024, connectionIdleMs: 500 } });
+  // The producer talks at its start and end only: an idle limit of 2 s leaves a slow machine room in between.
+  await using server = await startTestServer({ limits: { pendingWriteBytesMax: 256 * 1024, connectionIdleMs: 2_000 } });
   const producer = await RawClient.connect(server.port);
   const { buildRecordBatch } = await import("../../../src/protocol/records/record-batch.ts");
   const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(512 * 1024).fill(1), timestamp: Date.now() }] });
@@ -199,18 +207,18 @@ test("a client that never reads its answers is paused, then closed by the idle t
   // The producer leaves on its own; the flooder's connection is closed by us, as idle (a paused client socket does
   // not even notice: the test watches the server's side).
   producer.close();
-  await waitFor(() => server.connectionCount === 0, { timeoutMs: 5_000 });
+  await waitFor(() => server.connectionCount === 0, { timeoutMs: 15_000 });
   expect(server.broker.metrics.connectionsClosed.get({ reason: "idle" })).toBe(1);
   expect(server.broker.metrics.registry.render()).toContain("kgate_pending_write_bytes 0");
   flooder.end();
-}, 20_000);
+}, 40_000);
 
 test("a frame over the per-server frameBytesMax closes its connection only", async () => {
   await using server = await startTestServer({ limits: { frameBytesMax: 1_024 } });
   const small = await RawClient.connect(server.port);
   const large = await RawClient.connect(server.port);
   large.write(partialFrame(2_000, 10));
-  expect(await large.waitClosed(3_000)).toBe(true);
+  expect(await large.waitClosed(10_000)).toBe(true);
   expect(server.broker.metrics.connectionsClosed.get({ reason: "frame_too_large" })).toBe(1);
   // A request under the limit, on another connection, is served.
   expect(await answers(small, 3)).toBe(true);

@@ -3,6 +3,7 @@
 
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../helpers/server.ts";
 
 const repoRoot = join(import.meta.dir, "../../..");
 
@@ -13,13 +14,13 @@ test("kgate --log-format json writes one JSON object per line", async () => {
   );
   let output = "";
   const decoder = new TextDecoder();
-  void (async () => {
+  const pumped = (async () => {
     for await (const chunk of child.stderr) output += decoder.decode(chunk);
   })();
-  const entries = () => output.split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line) as Record<string, unknown>);
+  // Whole lines only: a chunk may end inside a line, whose rest is still on its way.
+  const entries = () => output.slice(0, output.lastIndexOf("\n") + 1).split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line) as Record<string, unknown>);
   try {
-    const deadline = Date.now() + 10_000;
-    while (!entries().some((entry) => entry.msg === "kafka listener up") && Date.now() < deadline) await Bun.sleep(20);
+    await waitFor(() => entries().some((entry) => entry.msg === "kafka listener up"), { timeoutMs: 30_000 });
     const up = entries().find((entry) => entry.msg === "kafka listener up")!;
     const listen = String(up.listen);
     expect(listen).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -29,9 +30,8 @@ test("kgate --log-format json writes one JSON object per line", async () => {
 
     // A second connection is over --connections-max 1: a warn event naming the client and the limit.
     const first = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    await Bun.sleep(50);
     const second = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    while (!entries().some((entry) => entry.msg === "refusing connection: limit reached") && Date.now() < deadline) await Bun.sleep(20);
+    await waitFor(() => entries().some((entry) => entry.msg === "refusing connection: limit reached"), { timeoutMs: 10_000 });
     expect(entries().find((entry) => entry.msg === "refusing connection: limit reached")).toMatchObject({
       level: "warn",
       client: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
@@ -43,7 +43,9 @@ test("kgate --log-format json writes one JSON object per line", async () => {
   } finally {
     child.kill("SIGTERM");
     await child.exited;
+    // What it wrote last may still be in the pipe when it exits.
+    await pumped;
   }
   // Every line, the shutdown ones included, is JSON.
   expect(entries().some((entry) => entry.msg === "shutting down")).toBe(true);
-});
+}, 60_000);

@@ -10,7 +10,7 @@ const consumer = new Consumer({
   groupId,
   bootstrapBrokers: [bootstrap],
   deserializers: stringDeserializers,
-  sessionTimeout: 3_000,
+  sessionTimeout: 6_000,
   heartbeatInterval: 300,
   maxWaitTime: 200,
 });

@@ -49,7 +49,7 @@ describe("@platformatic/kafka consumer group", () => {
           groupId: GROUP,
           bootstrapBrokers,
           deserializers: stringDeserializers,
-          sessionTimeout: 3_000,
+          sessionTimeout: 6_000,
           heartbeatInterval: 300,
           maxWaitTime: 200,
         });
@@ -77,12 +77,19 @@ describe("@platformatic/kafka consumer group", () => {
       await waitFor(async () => (await committedTotal()) === 600, { timeoutMs: 10_000 });
       expect([...consumed.values()].every((count) => count === 1)).toBe(true);
 
-      // A member in a child process joins and is killed: its session (3 s) expires and the two others take over.
+      // A member in a child process joins and is killed: its session (6 s) expires and the two others take over.
+      // (A 3 s session left members in a loaded test process little room for a stalled heartbeat.)
       const child = Bun.spawn([process.execPath, `${import.meta.dir}/group-member.ts`, server.bootstrap, GROUP, TOPIC], { stdout: "pipe", stderr: "ignore" });
       const childOutput: string[] = [];
       const reader = (async () => {
         const decoder = new TextDecoder();
-        for await (const chunk of child.stdout) childOutput.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+        // Whole lines only: a chunk may end inside one.
+        let partial = "";
+        for await (const chunk of child.stdout) {
+          const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          childOutput.push(...lines.filter(Boolean));
+        }
       })();
       try {
         await waitFor(() => childOutput.some((line) => /^assigned [1-9]/.test(line)) && assignedPartitions().length < PARTITIONS, { timeoutMs: 20_000 });
@@ -91,7 +98,7 @@ describe("@platformatic/kafka consumer group", () => {
         await child.exited;
         await reader;
       }
-      await waitFor(() => assignedPartitions().join() === "0,1,2,3,4,5", { timeoutMs: 20_000 });
+      await waitFor(() => assignedPartitions().join() === "0,1,2,3,4,5", { timeoutMs: 30_000 });
       await produce(600, 300);
       await waitFor(() => consumed.size === 900, { timeoutMs: 15_000 });
       // Everything before the child joined was committed, so nothing is consumed twice.

@@ -92,18 +92,20 @@ test("a producer_byte_rate quota slows a kafkajs producer to the quota and raw r
   await producer.disconnect();
   console.log(`800 KiB at a 200 KiB/s quota took ${Math.round(elapsedMs)} ms`);
   expect(elapsedMs).toBeGreaterThanOrEqual(2_400);
-  expect(elapsedMs).toBeLessThan(15_000);
+  expect(elapsedMs).toBeLessThan(30_000);
   expect(server.broker.metrics.quotaThrottles.get({ kind: "produce" })).toBeGreaterThan(0);
 
   // A raw Produce of 15 KiB against 10 KiB/s (padded window 1 s: 15 KiB/s): throttle_time_ms = (15 - 10) / 10 × 1 s.
   const batch = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(15 * 1024), timestamp: Date.now() }] });
+  const producedAt = performance.now();
   const produced = await admin.call(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: "quota-topic", partitionData: [{ index: 0, records: batch }] }] });
   expect(produced.throttleTimeMs).toBeGreaterThanOrEqual(450);
   expect(produced.throttleTimeMs).toBeLessThanOrEqual(600);
-  // The connection is muted for that time: the next request waits (Kafka ≥ 2.0).
-  const mutedAt = performance.now();
+  // The connection is muted for that time: the next request waits (Kafka ≥ 2.0). The mute starts after the Produce
+  // arrived, so it ends no sooner than throttleTimeMs after it was sent; timing from the answer's arrival instead
+  // lost however long the answer took to reach us on a loaded machine.
   await admin.call(18, 3, {});
-  expect(performance.now() - mutedAt).toBeGreaterThanOrEqual(produced.throttleTimeMs - 100);
+  expect(performance.now() - producedAt).toBeGreaterThanOrEqual(produced.throttleTimeMs);
 
   // Fetch of those bytes: consumer_byte_rate 10 KiB/s throttles too.
   const fetched = await admin.call(1, 11, {
@@ -114,7 +116,7 @@ test("a producer_byte_rate quota slows a kafkajs producer to the quota and raw r
   expect(fetched.errorCode).toBe(0);
   expect(fetched.throttleTimeMs).toBeGreaterThan(0);
   admin.close();
-}, 30_000);
+}, 60_000);
 
 test("without a matching quota nothing is throttled", async () => {
   await using server = await startTestServer({ quotaWindow });

@@ -14,14 +14,14 @@ const main = join(import.meta.dir, "../../../src/main.ts");
 /** The registry's address from its start-up line (logged just after the Kafka listener's, which the start helper waits for). */
 async function registryAddress(output: () => string): Promise<{ host: string; port: number }> {
   const pattern = /schema registry up listen=(\S+):(\d+)/;
-  await waitFor(() => pattern.test(output()), { timeoutMs: 5_000 });
+  await waitFor(() => pattern.test(output()), { timeoutMs: 20_000 });
   const match = pattern.exec(output())!;
   return { host: match[1]!, port: Number(match[2]) };
 }
 
 async function reachable(host: string, port: number): Promise<boolean> {
   try {
-    const response = await fetch(`http://${host}:${port}/subjects`, { signal: AbortSignal.timeout(3_000) });
+    const response = await fetch(`http://${host}:${port}/subjects`, { signal: AbortSignal.timeout(10_000) });
     return response.status === 200;
   } catch {
     return false;

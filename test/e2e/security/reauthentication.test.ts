@@ -8,7 +8,10 @@ import { parseConfig } from "../../../src/config.ts";
 import { setLogLevel, setLogSink } from "../../../src/util/logger.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
 
-const SESSION_LIFETIME_MS = 3_000;
+// kafkajs re-authenticates once a session is older than lifetime - threshold (1.5 s): a send every 2.5 s does so each
+// time, and leaves 2.5 s before the session would end for a slow machine's stalls (it was 1.5 s of 3 s).
+const SESSION_LIFETIME_MS = 5_000;
+const REAUTHENTICATION_THRESHOLD_MS = 3_500;
 
 let server: TestServer;
 const logLines: string[] = [];
@@ -33,7 +36,7 @@ test("kafkajs re-authenticates before its session ends and keeps producing on th
     clientId: "kafkajs-reauth",
     brokers: [server.bootstrap],
     sasl: { mechanism: "scram-sha-512", username: "alice", password: "alice-secret" },
-    reauthenticationThreshold: 2_000,
+    reauthenticationThreshold: REAUTHENTICATION_THRESHOLD_MS,
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer();
@@ -44,10 +47,10 @@ test("kafkajs re-authenticates before its session ends and keeps producing on th
     await Bun.sleep(SESSION_LIFETIME_MS / 2);
   }
   await producer.send({ topic: "reauth", messages: [{ value: "last" }] });
-  // 6 s of producing under 3 s sessions: only possible through re-authentication on the same connections.
+  // 10 s of producing under 5 s sessions: only possible through re-authentication on the same connections.
   expect(logLines.filter((line) => line.includes("SASL re-authentication succeeded") && line.includes("principal=User:alice")).length).toBeGreaterThan(0);
   expect(logLines.some((line) => line.includes("SASL session expired"))).toBe(false);
   expect(server.connectionCount).toBe(opened);
   expect(server.broker.topics.get("reauth")!.partitions[0]!.logEndOffset).toBe(5);
   await producer.disconnect();
-}, 30_000);
+}, 60_000);

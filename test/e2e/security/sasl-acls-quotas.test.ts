@@ -99,7 +99,7 @@ test("a SASL super user writes ACLs and quotas; alice gets what they grant, bob 
   await consumer.subscribe({ topic: "orders", fromBeginning: true });
   let consumed = 0;
   await consumer.run({ eachMessage: async () => void consumed++ });
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   while (consumed < 20 && Date.now() < deadline) await Bun.sleep(50);
   await consumer.disconnect();
   expect(consumed).toBe(20);
