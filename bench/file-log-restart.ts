@@ -38,7 +38,8 @@ try {
   const cleanMs = performance.now() - start;
   if (log.logEndOffset !== endOffset) throw new Error(`clean restart: end ${log.logEndOffset} != ${endOffset}`);
   console.log(`restart after clean shutdown: ${cleanMs.toFixed(1)} ms`);
-  // No close(): the marker stays missing, as after kill -9.
+  // What kill -9 leaves: descriptors and the folder lock released, no clean-shutdown marker.
+  store.abandon();
 
   start = performance.now();
   const recovering = new FileLogStore(dataDir, { mode: "never" });

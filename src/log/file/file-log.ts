@@ -14,7 +14,7 @@ import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTimestamp, type PartitionLog, type ReadResult } from "../partition-log.ts";
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
-import { cacheKeptFrom, dropCachedPages } from "./page-cache.ts";
+import { cacheKeptFrom, dropCachedPages, DROP_BEHIND_BYTES } from "./page-cache.ts";
 import type { FileLogStore } from "./file-log-store.ts";
 import { limits } from "../../config.ts";
 import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type AbortedCheck, type CleanableState, type CompactionResult } from "../compaction.ts";
@@ -46,13 +46,6 @@ const ATTRIBUTES_COMPRESSION_MASK = 0x07;
 const ATTRIBUTES_LOW_BYTE_POSITION = 22;
 /** Header walks that look for a fetch's first batch read this much at a time (the index is 4 KiB sparse). */
 const LOOKUP_WINDOW_BYTES = 16 * 1024;
-/**
- * A Fetch drops the cold pages up to this far behind where it starts reading (page-cache.ts): pages its earlier reads
- * and the kernel's readahead brought in, which a single reader will not want again. It must cover the readahead
- * window (read_ahead_kb, 8 MiB on the development VM): with 1 or 2 MiB, pages still being read ahead at the last drop
- * stayed cached and cold reads cost 2x the system time; 8, 16 and 32 MiB measured alike.
- */
-const DROP_BEHIND_BYTES = 8 * 1024 * 1024;
 /** Kafka caps segment.bytes at Int.MAX: positions in the index are int32. */
 const SEGMENT_BYTES_MAX = 2 ** 31 - 1;
 

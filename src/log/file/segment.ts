@@ -15,6 +15,7 @@ import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileS
 import { join } from "node:path";
 import { crc32cRange } from "../../protocol/records/crc32c.ts";
 import { readExactly, recordDurability, writeAll } from "./file-io.ts";
+import { dropCachedPages, DROP_BEHIND_BYTES } from "./page-cache.ts";
 import type { CleanedSegmentSummary } from "./segment-cleaning.ts";
 
 /** Kafka names segment files by base offset, zero-padded to 20 digits (the width of Long.MAX_VALUE). */
@@ -116,6 +117,8 @@ export function scanBatches(
   checkCrc: boolean,
   visit: ScanVisitor,
   windowBytes: number = SCAN_WINDOW_BYTES,
+  /** Drop what was read from the page cache behind the scan (page-cache.ts): a one-pass read of a whole file. */
+  dropCacheBehind = false,
 ): ScanEnd {
   let windowStart = 0;
   let windowLength = 0;
@@ -125,6 +128,7 @@ export function scanBatches(
     windowStart = position;
     windowLength = Math.min(Math.max(length, Math.min(windowBytes, scanBuffer.length)), end - position);
     readExactly(fd, scanBuffer, 0, windowLength, position);
+    if (dropCacheBehind) dropCachedPages(fd, Math.max(0, position - DROP_BEHIND_BYTES), position);
   };
   let position = start;
   while (position < end) {
@@ -506,6 +510,7 @@ export class Segment {
     this.bytesSinceIndexEntry = 0;
     let validEnd = 0;
     let pendingBad: { position: number; length: number; reason: string }[] = [];
+    // Recovery reads the whole segment once: its pages go back behind the scan instead of filling the cache.
     const ended = scanBatches(this.logFd, 0, fileBytes, true, (bytes, at, position, length, crcValid) => {
       const header = readHeader(bytes, at);
       let reason: string | null = null;
@@ -532,7 +537,7 @@ export class Segment {
         this.maxTimestamp = header.maxTimestamp;
         this.maxTimestampOffset = -1;
       }
-    });
+    }, SCAN_WINDOW_BYTES, true);
     let cutAt = fileBytes;
     let reason: string | null = null;
     if (pendingBad.length > 0) {
