@@ -263,7 +263,7 @@ async function startGateway(proxy: RecordingProxy, dataDir: string): Promise<Gat
     "--default-partitions",
     "3",
   ]);
-  proxy.setUpstream(gateway.port, true);
+  proxy.setUpstream(gateway.port);
   return gateway;
 }
 
@@ -297,7 +297,7 @@ async function runCell(client: Client, scenario: Scenario, advertised: Map<numbe
         // Counted over the whole output: a chunk may end inside the marker's line.
         if ((output.match(/^RESTART$/gm)?.length ?? 0) > restarts) {
           restarts++;
-          proxy.setUpstream(null, true);
+          proxy.setUpstream(null);
           await gateway[Symbol.asyncDispose]();
           gatewayLog += gateway.output();
           try {

@@ -1,8 +1,12 @@
 // A TCP forwarder on an ephemeral port for tests that restart the server under a running client: the client keeps
 // the proxy's address while each server start takes a fresh ephemeral port. Listening again on the old port could
-// find it taken, by another process or by an outgoing connection that was handed it meanwhile.
+// find it taken, by another process or by an outgoing connection that was handed it meanwhile. A watcher may look at
+// what each client sends (the interop matrix's recording proxy counts request headers).
 
 import net from "node:net";
+
+/** Makes one connection's observer of the bytes its client sends, in order. */
+export type ClientWatcher = () => (chunk: Buffer) => void;
 
 export class ForwardingProxy implements AsyncDisposable {
   private readonly server = net.createServer((client) => this.accept(client));
@@ -11,8 +15,10 @@ export class ForwardingProxy implements AsyncDisposable {
   private upstreamPort: number | null = null;
   port = 0;
 
-  static async start(): Promise<ForwardingProxy> {
-    const proxy = new ForwardingProxy();
+  private constructor(private readonly watchClient?: ClientWatcher) {}
+
+  static async start(watchClient?: ClientWatcher): Promise<ForwardingProxy> {
+    const proxy = new ForwardingProxy(watchClient);
     await new Promise<void>((resolve) => proxy.server.listen(0, "127.0.0.1", resolve));
     proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;
@@ -31,6 +37,7 @@ export class ForwardingProxy implements AsyncDisposable {
       return;
     }
     const upstream = net.connect(this.upstreamPort, "127.0.0.1");
+    if (this.watchClient) client.on("data", this.watchClient());
     this.sockets.add(client);
     this.sockets.add(upstream);
     client.pipe(upstream);
