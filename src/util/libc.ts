@@ -30,3 +30,10 @@ export const POSIX_FADV_DONTNEED = 4;
 export const libcPosixFadvise = loadFunction("posix_fadvise", [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], (fadvise) => (fd: number, offset: number, length: number, advice: number) =>
   (fadvise as (fd: number, offset: bigint, length: bigint, advice: number) => number)(fd | 0, BigInt(offset), BigInt(length), advice | 0),
 );
+
+export const FALLOC_FL_KEEP_SIZE = 1;
+
+/** fallocate(2): 0 or -1 (errno not read: callers treat any failure as "no preallocation"). */
+export const libcFallocate = loadFunction("fallocate", [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], (fallocate) => (fd: number, mode: number, offset: number, length: number) =>
+  (fallocate as (fd: number, mode: number, offset: bigint, length: bigint) => number)(fd | 0, mode | 0, BigInt(offset), BigInt(length)),
+);

@@ -240,6 +240,44 @@ describe("file partition log", () => {
     second.store.close();
   });
 
+  test("a growing segment gets disk blocks ahead of its end, released when it rolls or closes; a kill -9 with them reopens whole", () => {
+    const dataDir = temporaryDirectory();
+    const first = openLog(dataDir, { configs: new Map([["segment.bytes", String(4 << 20)]]) });
+    const value = "x".repeat(60_000);
+    const appendBig = (log: FilePartitionLog, label: string) => {
+      const batch = buildRecordBatch({ records: Array.from({ length: 4 }, (_, i) => ({ value: Buffer.from(`${label}-${i}:${value}`), timestamp: 1_000 })) });
+      const validated = validateBatchForAppend(batch);
+      if (!validated.ok) throw new Error(validated.message);
+      return log.append(batch, validated.info).baseOffset;
+    };
+    const segmentPath = join(dataDir, "orders-0", "00000000000000000000.log");
+    const allocated = (path: string) => statSync(path).blocks * 512;
+    let mostAhead = 0;
+    for (let i = 0; i < 10; i++) {
+      appendBig(first.log, `a${i}`); // ~2.4 MB in all: past the 1 MiB where preallocation starts
+      mostAhead = Math.max(mostAhead, allocated(segmentPath) - statSync(segmentPath).size);
+    }
+    expect(mostAhead).toBeGreaterThan(128 * 1024);
+    const size = statSync(segmentPath).size;
+    // kill -9 with blocks allocated past the end: the file's size is the data's, recovery sees nothing extra.
+    first.store.abandon();
+    const second = openLog(dataDir, { topicId: first.topicId, configs: new Map([["segment.bytes", String(4 << 20)]]) });
+    expect(second.log.logEndOffset).toBe(40);
+    expect(statSync(segmentPath).size).toBe(size);
+    for (let i = 10; i < 20; i++) appendBig(second.log, `a${i}`); // rolls at 4 MiB
+    const segments = readdirSync(join(dataDir, "orders-0")).filter((name) => name.endsWith(".log")).sort();
+    expect(segments.length).toBe(2);
+    // The rolled segment holds no more blocks than its data needs (up to the filesystem's block rounding).
+    expect(allocated(segmentPath)).toBeLessThan(statSync(segmentPath).size + 64 * 1024);
+    second.store.close();
+    const active = join(dataDir, "orders-0", segments[1]!);
+    expect(allocated(active)).toBeLessThan(statSync(active).size + 64 * 1024);
+    const third = openLog(dataDir, { topicId: first.topicId });
+    expect(readValues(third.log).length).toBe(80);
+    expect(readValues(third.log).map((entry) => entry.value.slice(0, 6))).toContain("a19-3:");
+    third.store.close();
+  });
+
   test("a corrupt last batch (bad CRC) is cut as the tail", () => {
     const dataDir = temporaryDirectory();
     const first = openLog(dataDir);
