@@ -46,7 +46,7 @@ export const limits = {
    */
   framePreallocateBytesMax: 64 * KiB,
   /**
-   * Idle buffers kept for reuse by larger frames (Produce requests into file logs give theirs back once answered):
+   * Idle buffers kept for reuse by larger frames (Produce requests give theirs back once answered):
    * fresh memory costs a page fault per 4 KiB, warm memory none. Enough for a few producers' pipelines of 1 MB.
    */
   framePoolBytesMax: 16 * MiB,

@@ -1,7 +1,7 @@
 // Buffers for large request frames, reused across requests and connections. A fresh buffer costs a page fault per
 // 4 KiB on first touch (~12 µs each on the target machine, ~3 CPU-s per GB): a producer sending 1 MB Produce
 // requests would otherwise fault in a megabyte per request. A frame goes back to the pool only when the handler
-// said it keeps no view of it (Produce into file logs: the batch is written before the answer); the rest are left
+// said it keeps no view of it (Produce: both logs write or copy a batch before the answer); the rest are left
 // to the garbage collector as before. The pool holds at most maxBytes of idle buffers; past that a returned buffer
 // is dropped.
 

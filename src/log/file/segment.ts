@@ -187,8 +187,9 @@ export class Segment {
   corruptPositions: Set<number> | null = null;
   /** The prefix of the .log already dropped from the page cache after it became durable (page-cache.ts). */
   pagesDroppedBytes = 0;
-  /** Bytes of the .log known allocated on disk ahead of its end (fallocate, KEEP_SIZE); -1 once it failed. */
+  /** How far the .log is known allocated on disk (fallocate, KEEP_SIZE), and whether that stopped working here. */
   private preallocatedBytes = 0;
+  private preallocationFailed = false;
 
   private indexCount = 0;
   private indexRelativeOffsets = new Int32Array(INDEX_CAPACITY_INITIAL);
@@ -330,7 +331,7 @@ export class Segment {
     assert(baseOffset >= this.nextOffset, "offsets grow within a segment");
     const position = this.sizeBytes;
     const needsIndexEntry = position > 0 && this.bytesSinceIndexEntry >= indexIntervalBytes;
-    if (position + batch.length > this.preallocatedBytes && this.preallocatedBytes >= 0) this.preallocate(position, batch.length);
+    if (position + batch.length > this.preallocatedBytes && !this.preallocationFailed) this.preallocate(position, batch.length);
     try {
       writeAll(this.logFd, [offsetField, batch.subarray(8)]);
     } catch (error) {
@@ -366,7 +367,7 @@ export class Segment {
     const end = position + length + Math.min(PREALLOCATE_STEP_BYTES_MAX, position >>> 3);
     const start = Math.max(position, this.preallocatedBytes);
     if (fallocate === null || fallocate(this.logFd, FALLOC_FL_KEEP_SIZE, start, end - start) !== 0) {
-      this.preallocatedBytes = -1;
+      this.preallocationFailed = true;
       return;
     }
     this.preallocatedBytes = end;
