@@ -39,6 +39,7 @@ import { compress, decompress, type Codec } from "../compression/index.ts";
 import { limits } from "../config.ts";
 import type { LogConfigs } from "./log-configs.ts";
 import { readInt16, readInt32, readInt64, writeInt16, writeInt32, writeInt64 } from "../protocol/records/big-endian.ts";
+import { readVarintAt, readVarlongAt, recordCursor } from "../protocol/records/record-cursor.ts";
 
 
 
@@ -89,49 +90,25 @@ interface RecordView {
   tombstone: boolean;
 }
 
-let cursor = 0;
-
-function readVarint(bytes: Uint8Array, limit: number): number {
-  let raw = 0;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (cursor >= limit) break;
-    const byte = bytes[cursor++]!;
-    raw |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return (raw >>> 1) ^ -(raw & 1);
-  }
-  throw new ProtocolDecodeError("bad varint in a stored record");
-}
-
-function readVarlong(bytes: Uint8Array, limit: number): number {
-  let raw = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (cursor >= limit) break;
-    const byte = bytes[cursor++]!;
-    if (shift < 28) raw |= (byte & 0x7f) << shift;
-    else raw += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
-  }
-  throw new ProtocolDecodeError("bad varlong in a stored record");
-}
-
 /** The records of a section (uncompressed), in order; throws ProtocolDecodeError when they do not parse. */
 function walkRecords(records: Uint8Array, start: number, end: number, count: number): RecordView[] {
   const views: RecordView[] = [];
-  cursor = start;
+  recordCursor.at = start;
+  recordCursor.overrun = false;
   for (let index = 0; index < count; index++) {
-    const recordStart = cursor;
-    const length = readVarint(records, end);
-    const recordEnd = cursor + length;
-    if (length < 0 || recordEnd > end) throw new ProtocolDecodeError(`record ${index} runs past its section`);
-    const attributes = records[cursor++]!;
-    const timestampDelta = readVarlong(records, recordEnd);
-    const afterTimestamp = cursor;
-    const offsetDelta = readVarint(records, recordEnd);
-    const keyLength = readVarint(records, recordEnd);
-    const keyStart = cursor;
-    if (keyLength > 0) cursor += keyLength;
-    const valueLength = readVarint(records, recordEnd);
-    if (keyLength < -1 || valueLength < -1 || cursor + Math.max(valueLength, 0) > recordEnd) {
+    const recordStart = recordCursor.at;
+    const length = readVarintAt(records, end);
+    const recordEnd = recordCursor.at + length;
+    if (recordCursor.overrun || length < 0 || recordEnd > end) throw new ProtocolDecodeError(`record ${index} runs past its section`);
+    const attributes = records[recordCursor.at++]!;
+    const timestampDelta = readVarlongAt(records, recordEnd);
+    const afterTimestamp = recordCursor.at;
+    const offsetDelta = readVarintAt(records, recordEnd);
+    const keyLength = readVarintAt(records, recordEnd);
+    const keyStart = recordCursor.at;
+    if (keyLength > 0) recordCursor.at += keyLength;
+    const valueLength = readVarintAt(records, recordEnd);
+    if (recordCursor.overrun || keyLength < -1 || valueLength < -1 || recordCursor.at + Math.max(valueLength, 0) > recordEnd) {
       throw new ProtocolDecodeError(`record ${index} has bad key or value lengths`);
     }
     views.push({
@@ -145,7 +122,7 @@ function walkRecords(records: Uint8Array, start: number, end: number, count: num
       keyLength,
       tombstone: valueLength === -1,
     });
-    cursor = recordEnd;
+    recordCursor.at = recordEnd;
   }
   return views;
 }

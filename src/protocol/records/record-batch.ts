@@ -17,7 +17,7 @@
 //   that disagrees with the bytes; INVALID_RECORD (87, not retriable) where Kafka's ProduceRequest.validateRecords
 //   and LogValidator.validateBatch use it — magic ≠ 2, bad offset range or count, control batch, bad sequence,
 //   records that do not parse; INVALID_TIMESTAMP (32); UNSUPPORTED_COMPRESSION_TYPE (76).
-// - Validation walks every record without allocating (byte reads over the Uint8Array and a module-level cursor);
+// - Validation walks every record without allocating (byte reads over the Uint8Array and a shared cursor, record-cursor.ts);
 //   a compressed batch has its records section decompressed first, bounded by decompressedBytesMax (one batch's
 //   worth, dropped after validation unless recompression needs it), the stored batch staying as produced.
 // - Offsets, timestamps and producer ids are numbers: exact while below 2^53, which real values are.
@@ -30,6 +30,7 @@ import { ProtocolDecodeError, ByteReader } from "../byte-reader.ts";
 import { ByteWriter } from "../byte-writer.ts";
 import { ErrorCode } from "../error-codes.ts";
 import { crc32cRange } from "./crc32c.ts";
+import { readVarintAt, readVarlongAt, recordCursor, skipBytesAt } from "./record-cursor.ts";
 import { readInt16, readInt32, readInt64, readUint32, writeInt16, writeInt32, writeInt64 } from "./big-endian.ts";
 import { compress, decompress, type Codec } from "../../compression/index.ts";
 import { limits } from "../../config.ts";
@@ -88,48 +89,6 @@ function isSafeInt64OrMinusOne(bytes: Uint8Array, at: number): boolean {
 }
 function assertSafeInteger(name: string, value: number): void {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${name} ${value} is not a safe integer`);
-}
-
-// --- Record field parsing without allocation ---------------------------------------------------------------------
-// One cursor for the module: the walkers below run to completion synchronously, so nothing interleaves. A read past
-// `limit` or a varint that is too long sets `overrun` and returns 0; callers check the flag once per record.
-
-let cursor = 0;
-let overrun = false;
-
-function readVarintAt(bytes: Uint8Array, limit: number): number {
-  let raw = 0;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (cursor >= limit) break;
-    const byte = bytes[cursor++]!;
-    raw |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return (raw >>> 1) ^ -(raw & 1);
-  }
-  overrun = true;
-  return 0;
-}
-
-function readVarlongAt(bytes: Uint8Array, limit: number): number {
-  let raw = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (cursor >= limit) break;
-    const byte = bytes[cursor++]!;
-    // 28 bits fit an int; beyond, floating point stays exact up to 2^53.
-    if (shift < 28) raw |= (byte & 0x7f) << shift;
-    else raw += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
-  }
-  overrun = true;
-  return 0;
-}
-
-/** Skips a varint-length byte field; -1 (null) only where `nullable`. */
-function skipBytesAt(bytes: Uint8Array, limit: number, nullable: boolean): boolean {
-  const length = readVarintAt(bytes, limit);
-  if (length < 0) return nullable && length === -1;
-  cursor += length;
-  if (cursor > limit) overrun = true;
-  return true;
 }
 
 // --- Header -----------------------------------------------------------------------------------------------------
@@ -494,27 +453,27 @@ export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatch
   let maxTimestamp = NO_TIMESTAMP;
   let maxTimestampOffsetDelta = -1;
   let firstTimestamp = NO_TIMESTAMP;
-  cursor = recordsStart;
-  overrun = false;
+  recordCursor.at = recordsStart;
+  recordCursor.overrun = false;
   for (let index = 0; index < recordCount; index++) {
     const length = readVarintAt(records, recordsEnd);
-    const recordEnd = cursor + length;
-    if (overrun || length < 0 || recordEnd > recordsEnd) {
+    const recordEnd = recordCursor.at + length;
+    if (recordCursor.overrun || length < 0 || recordEnd > recordsEnd) {
       return batchError(ErrorCode.INVALID_RECORD, `record ${index}: incorrect declared batch size, premature EOF reached`, index);
     }
-    cursor += 1; // attributes: unused
+    recordCursor.at += 1; // attributes: unused
     const timestampDelta = readVarlongAt(records, recordEnd);
     const offsetDelta = readVarintAt(records, recordEnd);
     const keyLength = readVarintAt(records, recordEnd);
     let framed = keyLength >= -1;
-    if (keyLength > 0) cursor += keyLength;
+    if (keyLength > 0) recordCursor.at += keyLength;
     framed = framed && skipBytesAt(records, recordEnd, true); // value
     const headerCount = readVarintAt(records, recordEnd);
-    if (headerCount < 0 || headerCount * 2 > recordEnd - cursor) framed = false;
-    for (let header = 0; framed && header < headerCount && !overrun; header++) {
+    if (headerCount < 0 || headerCount * 2 > recordEnd - recordCursor.at) framed = false;
+    for (let header = 0; framed && header < headerCount && !recordCursor.overrun; header++) {
       framed = skipBytesAt(records, recordEnd, false) && skipBytesAt(records, recordEnd, true);
     }
-    if (!framed || overrun || cursor !== recordEnd) {
+    if (!framed || recordCursor.overrun || recordCursor.at !== recordEnd) {
       return batchError(ErrorCode.INVALID_RECORD, `record ${index} is malformed: its fields do not fill its ${length}-byte length`, index);
     }
     if (offsetDelta !== index) {
@@ -537,8 +496,8 @@ export function validateBatchForAppend(batch: Uint8Array, options: ValidateBatch
       maxTimestampOffsetDelta = index;
     }
   }
-  if (cursor !== recordsEnd) {
-    return batchError(ErrorCode.INVALID_RECORD, `incorrect declared batch size: ${recordsEnd - cursor} bytes after the last record`);
+  if (recordCursor.at !== recordsEnd) {
+    return batchError(ErrorCode.INVALID_RECORD, `incorrect declared batch size: ${recordsEnd - recordCursor.at} bytes after the last record`);
   }
   return {
     ok: true,
@@ -703,19 +662,19 @@ export function findOffsetForTimestamp(
   const recordCount = readInt32(batch, RECORD_COUNT_OFFSET);
   const records = compressed && decompressedRecords !== undefined ? decompressedRecords : batch;
   const size = records !== batch ? records.length : Math.min(batch.length, LOG_OVERHEAD + readInt32(batch, BATCH_LENGTH_OFFSET));
-  cursor = records !== batch ? 0 : RECORDS_OFFSET;
-  overrun = false;
+  recordCursor.at = records !== batch ? 0 : RECORDS_OFFSET;
+  recordCursor.overrun = false;
   for (let index = 0; index < recordCount; index++) {
     const length = readVarintAt(records, size);
-    const recordEnd = cursor + length;
-    if (overrun || length < 0 || recordEnd > size) return null;
-    cursor += 1; // attributes
+    const recordEnd = recordCursor.at + length;
+    if (recordCursor.overrun || length < 0 || recordEnd > size) return null;
+    recordCursor.at += 1; // attributes
     const timestampDelta = readVarlongAt(records, recordEnd);
     const offsetDelta = readVarintAt(records, recordEnd);
-    if (overrun) return null;
+    if (recordCursor.overrun) return null;
     const recordTimestamp = baseTimestamp + timestampDelta;
     if (recordTimestamp >= timestamp) return { offset: baseOffset + offsetDelta, timestamp: recordTimestamp };
-    cursor = recordEnd;
+    recordCursor.at = recordEnd;
   }
   return null;
 }
