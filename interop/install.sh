@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the clients of the interoperability matrix: Debian packages (kcat, confluent-kafka-python, kafka-python and
-# its optional codecs, Go with Sarama 1.22 and kafka-go 0.2.1, librdkafka-dev, protoc for the registry's descriptor
+# its optional codecs, Go with Sarama 1.22 and kafka-go 0.2.1, librdkafka-dev, protoc with the well-known types (libprotobuf-dev: --no-install-recommends leaves them out) for the registry's descriptor
 # test, util-linux-extra's fincore for the page-cache test) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
 # runs only for missing packages.
 set -euo pipefail
@@ -12,7 +12,7 @@ packages=(
   python3-kafka python3-snappy python3-lz4 python3-zstandard
   golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev
   librdkafka-dev build-essential python3 python3-requests
-  protobuf-compiler
+  protobuf-compiler libprotobuf-dev
   util-linux-extra
 )
 missing=()

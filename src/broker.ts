@@ -5,6 +5,7 @@ import { FetchSessionCache } from "./handlers/fetch-sessions.ts";
 import { AppendWaiters } from "./log/append-waiters.ts";
 import { MemoryPartitionLog, sharedSlabPool } from "./log/memory-log.ts";
 import { LogCleaner, type CleanableLog } from "./log/log-cleaner.ts";
+import type { ProduceAdmission } from "./log/produce-admission.ts";
 import { isCompactedTopic, topicLogConfigs } from "./log/log-configs.ts";
 import { limits } from "./config.ts";
 import { FileLogStore } from "./log/file/file-log-store.ts";
@@ -37,6 +38,8 @@ export class Broker {
   ).unref();
   /** Overrides of the transaction coordinator's defaults (tests shorten timeouts). */
   transactionSettings: Partial<TransactionSettings> = {};
+  /** Asked per partition before Produce appends (the uplink's cap on unforwarded bytes); null: everything is admitted. */
+  produceAdmission: ProduceAdmission | null = null;
 
   /** Consumer groups and committed offsets; created on first use, after the topics (and __consumer_offsets) are back. */
   get groups(): GroupCoordinator {

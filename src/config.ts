@@ -3,6 +3,7 @@
 import type { LogFormat, LogLevel } from "./util/logger.ts";
 import type { AuthorizerConfig } from "./security/authorizer.ts";
 import { parseSecurityConfig, securityOptions, SecurityConfigError, type SecurityConfig } from "./security/security-config.ts";
+import { parseLinkFlag, parseUplinkConfig, readLinkFile, UplinkConfigError, UPLINK_KEYS_HELP, type UplinkConfig } from "./uplink/link-config.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -106,6 +107,30 @@ export const limits = {
   cleanerIntervalMs: 15_000,
   /** Bytes the log cleaner reads between yields to the event loop, so produce and fetch never wait long behind it. */
   cleanerStepBytes: 256 * 1024,
+  /** Default cap of unforwarded bytes per forwarded topic (max.unforwarded.bytes): what a box keeps through an outage. */
+  uplinkUnforwardedBytesMax: 1024 * MiB,
+  /**
+   * Bytes one uplink round reads and forwards (one transaction in exactly-once mode): large enough that the round's
+   * fixed cost (AddPartitionsToTxn, EndTxn and their syncs on the central cluster) stays small beside the data,
+   * small enough that the RSS it costs (read buffers and encoded requests) is bounded.
+   */
+  uplinkRoundBytesMax: 8 * MiB,
+  /** Records sections merged into one forwarded batch on the rewriting path (Kafka's default max.message.bytes is ~1 MiB). */
+  uplinkMergeBytesMax: 512 * KiB,
+  /** Produce requests in flight per central broker: Kafka keeps the last 5 batches per producer for deduplication. */
+  uplinkProduceInFlightMax: 5,
+  /** Uplink reconnect backoff: first delay and cap (exponential, with full jitter). */
+  uplinkBackoffMinMs: 200,
+  uplinkBackoffMaxMs: 30_000,
+  /** A central broker that answers nothing this long is treated as down: the link leaves the connected state. */
+  uplinkRequestTimeoutMs: 15_000,
+  uplinkConnectTimeoutMs: 10_000,
+  /** Kafka's transaction.timeout.ms for the uplink's transactional producer: an edge that dies mid-round is aborted after it. */
+  uplinkTransactionTimeoutMs: 60_000,
+  /** Throttle time given with a Produce refused because a forwarded topic holds max.unforwarded.bytes (full.policy=reject). */
+  uplinkFullThrottleMs: 1_000,
+  /** How long an idle link waits for a local append before it looks again (appends also wake it at once). */
+  uplinkIdleWaitMs: 1_000,
 } as const;
 
 /** The limits an operator (flags, environment) or a test may lower per server; the others stay module constants. */
@@ -164,6 +189,8 @@ export interface Config {
   logCleanerIntervalMs?: number;
   /** File log: each partition's last bytes kept in the page cache (-1: all); limits.pageCacheWindowBytes when absent. */
   pageCacheWindowBytes?: number;
+  /** Links forwarding local topics to central clusters (src/uplink/); null or absent: none. */
+  uplink?: UplinkConfig | null;
 }
 
 /**
@@ -205,6 +232,9 @@ export const options: OptionSpec[] = [
   { flag: "--in-flight-requests-max", env: "KGATE_IN_FLIGHT_REQUESTS_MAX", value: "N", help: "requests handled at once per connection; more wait unread", defaultText: String(limits.inFlightRequestsPerConnectionMax) },
   { flag: "--pending-write-bytes-max", env: "KGATE_PENDING_WRITE_BYTES_MAX", value: "BYTES", help: "response bytes kept for a slow reader before its connection stops being read", defaultText: String(limits.pendingWriteBytesMax) },
   { flag: "--buffered-request-bytes-max", env: "KGATE_BUFFERED_REQUEST_BYTES_MAX", value: "BYTES", help: "memory of buffered requests and unsent responses over all connections before reading pauses", defaultText: String(limits.bufferedRequestBytesMax) },
+  { flag: "--uplink", env: "KGATE_UPLINK", value: "'NAME key=value ...'", help: "forward local topics to a central Kafka cluster (repeat for more links; keys below)", defaultText: "none" },
+  { flag: "--uplink-file", env: "KGATE_UPLINK_FILE", value: "FILE", help: "links as JSON: {\"links\": [{\"name\": ..., \"bootstrap.servers\": ..., ...}]}", defaultText: "none" },
+  { flag: "--edge-id", env: "KGATE_EDGE_ID", value: "ID", help: "this box's name in remote topic templates, positions and provenance headers", defaultText: "the host name" },
   ...securityOptions,
   { flag: "--help", env: "", help: "print this help", defaultText: "" },
 ];
@@ -227,6 +257,8 @@ export function helpText(): string {
     const fallback = option.defaultText ? ` (default: ${option.defaultText})` : "";
     lines.push(`  ${left.padEnd(30)} ${option.help}${env}${fallback}`);
   }
+  lines.push("", "Uplink keys (--uplink 'central bootstrap.servers=10.0.0.5:9092 topics=orders,telemetry'):");
+  for (const line of UPLINK_KEYS_HELP) lines.push(`  ${line}`);
   return lines.join("\n");
 }
 
@@ -255,6 +287,8 @@ function parseBoolean(text: string, flag: string): boolean {
 /** Reads options from argv, then the environment for anything argv did not set. Returns null for --help. */
 export function parseConfig(argv: string[], env: Record<string, string | undefined> = process.env): Config | null {
   const given = new Map<string, string>();
+  /** --uplink repeats: one link each. */
+  const uplinkFlags: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
     const equals = argument.indexOf("=");
@@ -268,6 +302,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     }
     const value = equals > 0 ? argument.slice(equals + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    if (flag === "--uplink") uplinkFlags.push(value);
     given.set(flag, value);
   }
   for (const option of options) {
@@ -330,7 +365,26 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     security,
     logCleanerIntervalMs: parseInteger(given.get("--log-cleaner-interval") ?? String(limits.cleanerIntervalMs), "--log-cleaner-interval", 1, 2 ** 31 - 1),
     pageCacheWindowBytes: parsePageCacheWindow(given.get("--page-cache-window")),
+    uplink: parseUplink(uplinkFlags.length > 0 ? uplinkFlags : given.has("--uplink") ? [given.get("--uplink")!] : [], given, env),
   };
+}
+
+/** --uplink (repeatable), --uplink-file and --edge-id. With --memory a link forwards too; the box keeps nothing across restarts. */
+function parseUplink(flags: string[], given: Map<string, string>, env: Record<string, string | undefined>): UplinkConfig | null {
+  const file = given.get("--uplink-file");
+  if (flags.length === 0 && file === undefined) {
+    if (given.has("--edge-id")) return parseWrapped(() => parseUplinkConfig([], given.get("--edge-id"), env));
+    return null;
+  }
+  return parseWrapped(() => parseUplinkConfig([...flags.map(parseLinkFlag), ...(file !== undefined ? readLinkFile(file) : [])], given.get("--edge-id"), env));
+}
+
+function parseWrapped<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw error instanceof UplinkConfigError ? new ConfigError(error.message) : error;
+  }
 }
 
 function parsePageCacheWindow(text: string | undefined): number {

@@ -1,9 +1,10 @@
 // `kgate status`: asks a running gateway (or any Kafka broker) over the Kafka protocol for its topics, partitions,
-// offsets, sizes, groups and lag, and prints them as tables. ApiVersions picks each request's version; an API the
-// broker lacks leaves its columns as "-" (DescribeLogDirs for sizes) instead of failing.
+// offsets, sizes, groups and lag, and prints them as tables. The connection's ApiVersions picks each request's
+// version; an API the broker lacks leaves its columns as "-" (DescribeLogDirs for sizes) instead of failing.
 
-import { ErrorCode, errorName } from "../protocol/error-codes.ts";
-import { KafkaClient, KafkaClientError } from "./kafka-client.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import { KafkaConnection, KafkaConnectionError } from "../client/kafka-connection.ts";
+import { KafkaClient } from "./kafka-client.ts";
 
 export interface PartitionStatus {
   topic: string;
@@ -29,22 +30,23 @@ export interface ClusterStatus {
   groups: GroupStatus[];
 }
 
-/** The versions this client speaks, highest first tried; each clamped to what the broker advertises. */
+/** [apiKey, lowest version this code reads, highest it asks for]: each clamped to what the broker advertises. */
 const PREFERRED = { metadata: [3, 1, 12], listOffsets: [2, 1, 7], describeLogDirs: [35, 0, 4], listGroups: [16, 0, 4], describeGroups: [15, 0, 5], offsetFetch: [9, 2, 7] } as const;
 
-export async function collectStatus(client: KafkaClient): Promise<ClusterStatus> {
-  const versions = await client.call(18, 3, { clientSoftwareName: "kgate-cli", clientSoftwareVersion: "1" });
-  if (versions.errorCode !== ErrorCode.NONE) throw new KafkaClientError(`ApiVersions: ${errorName(versions.errorCode)}`);
-  const ranges = new Map<number, { minVersion: number; maxVersion: number }>(versions.apiKeys.map((api: any) => [api.apiKey, api]));
+export async function collectStatus(client: KafkaConnection): Promise<ClusterStatus> {
+  // The connection ran ApiVersions when it opened: client.version() clamps to the broker's ranges.
   const pick = ([apiKey, min, max]: readonly [number, number, number]): number | null => {
-    const range = ranges.get(apiKey);
-    if (!range) return null;
-    const version = Math.min(max, range.maxVersion);
-    return version >= Math.max(min, range.minVersion) ? version : null;
+    try {
+      const version = client.version(apiKey, max);
+      return version >= min ? version : null;
+    } catch (error) {
+      if (error instanceof KafkaConnectionError && error.kind === "unsupported") return null;
+      throw error;
+    }
   };
   const need = (wanted: readonly [number, number, number], name: string): number => {
     const version = pick(wanted);
-    if (version === null) throw new KafkaClientError(`the broker does not serve ${name} in a version this client speaks`);
+    if (version === null) throw new KafkaConnectionError("unsupported", `the broker does not serve ${name} in a version this client speaks`);
     return version;
   };
 
@@ -223,7 +225,7 @@ export async function runStatus(argv: string[], env: Record<string, string | und
     return 2;
   }
   const host = bootstrap.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  let client: KafkaClient | null = null;
+  let client: KafkaConnection | null = null;
   try {
     client = await KafkaClient.connect(host, port, { timeoutMs });
     const status = await collectStatus(client);

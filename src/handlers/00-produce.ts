@@ -21,6 +21,11 @@
 //   (src/transactions/producer-state.ts): a duplicate of one of the producer's last five batches is answered with
 //   its original offset and not stored again; epoch and sequence errors as Kafka; a transactional batch needs its
 //   partition in the producer's open transaction (INVALID_TXN_STATE otherwise, as Kafka 3.6+ verifies).
+// - Admission (Broker.produceAdmission, the uplink's cap on a forwarded topic's unforwarded bytes): asked per partition
+//   after authorization and the topic lookup, before validation. A refusal fails the partition with its error code and
+//   message (UNFORWARDED_BYTES_FULL_ERROR, retried by every client), nothing is appended, and the response's
+//   throttleTimeMs is the largest refusal's (a quota's when larger). The answer is not delayed; the connection is
+//   muted for the throttle time after it, as for quotas. Not Kafka: a real broker has no such hook.
 // Version notes: v2 adds logAppendTimeMs, v5 logStartOffset, v8 recordErrors/errorMessage, v9 flexible,
 // v10 currentLeader/nodeEndpoints tagged fields (left at defaults: this node always leads).
 
@@ -62,6 +67,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     context.releasesFrame?.();
     const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
     const transactionalIdAllowed = request.transactionalId === null || authorizeTransactionalId(context, AclOperation.WRITE, request.transactionalId);
+    let throttleTimeMs = 0;
     const responses = request.topicData.map((topicData) => {
       const writable = acksValid && transactionalIdAllowed && authorizeTopic(context, AclOperation.WRITE, topicData.name);
       const found = writable ? broker.findOrCreateTopic(topicData.name, !autoCreationDenied(context, topicData.name)) : null;
@@ -75,6 +81,11 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (found.topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${found.topic.name}`);
         const log = found.topic.partitions[index];
         if (!log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        const refusal = broker.produceAdmission?.(found.topic.name, index, log) ?? null;
+        if (refusal !== null) {
+          throttleTimeMs = Math.max(throttleTimeMs, refusal.throttleTimeMs);
+          return failed(index, refusal.errorCode, refusal.message);
+        }
         const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
         const targetCodec = codecForCompressionType(found.topic.configs.get("compression.type"));
         return appendRecords(broker, log, found.topic.name, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
@@ -85,7 +96,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       const failed = responses.some(({ partitionResponses }) => partitionResponses.some((partition) => partition.errorCode !== ErrorCode.NONE));
       return failed ? CLOSE_WITHOUT_RESPONSE : NO_RESPONSE;
     }
-    const response = { responses, throttleTimeMs: 0 };
+    const response = { responses, throttleTimeMs };
     return request.acks === -1 ? afterSync(broker, responses, response) : response;
   },
 };

@@ -149,6 +149,13 @@ export class MemoryPartitionLog implements PartitionLog {
   private maxTimestampOffsets = new Float64Array(this.capacity);
   private positions = new Int32Array(this.capacity);
   private lengths = new Int32Array(this.capacity);
+  /**
+   * A running count of the bytes appended before each batch, so that the bytes from a batch on are one subtraction
+   * (bytesFrom). Compaction gives the batches it puts in place counts that end where the first batch it kept starts.
+   */
+  private bytesBeforeBatch = new Float64Array(this.capacity);
+  /** The running count after the last batch. */
+  private bytesAtEnd = 0;
   private arenas: (Arena | null)[] = new Array<Arena | null>(this.capacity).fill(null);
   /** The slab appends go to; kept even when all its batches were dropped, until it is full. */
   private currentArena: Arena | null = null;
@@ -163,6 +170,8 @@ export class MemoryPartitionLog implements PartitionLog {
   /** Bumped whenever batches are dropped from the head: a cleaning pass running across it gives up. */
   private generation = 0;
   private compacting = false;
+  /** PartitionLog.retentionFloor (this log has no retention: only compaction honours it). */
+  retentionFloor?: (() => number | null) | undefined;
 
   constructor(
     private readonly slabPool: SlabPool = sharedSlabPool,
@@ -183,6 +192,14 @@ export class MemoryPartitionLog implements PartitionLog {
 
   get sizeBytes(): number {
     return this.retainedBytes;
+  }
+
+  bytesFrom(offset: number): number {
+    // Negated so NaN counts everything.
+    if (!(offset > this.currentLogStartOffset)) return this.retainedBytes;
+    if (offset >= this.currentLogEndOffset) return 0;
+    const index = this.firstBatchEndingAtOrAfter(offset);
+    return index < this.tail ? this.bytesAtEnd - this.bytesBeforeBatch[index]! : 0;
   }
 
   append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
@@ -214,6 +231,8 @@ export class MemoryPartitionLog implements PartitionLog {
     this.positions[index] = position;
     this.lengths[index] = length;
     this.arenas[index] = arena;
+    this.bytesBeforeBatch[index] = this.bytesAtEnd;
+    this.bytesAtEnd += length;
 
     this.retainedBytes += length;
     this.activeSegmentBytes += length;
@@ -303,7 +322,9 @@ export class MemoryPartitionLog implements PartitionLog {
   compactionDue(nowMs: number): boolean {
     const configs = this.configs();
     if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
+    const range = this.cleanableRange(nowMs, configs);
+    // No batch to clean (only the active segment, or the retention floor holds them all): compact() would do nothing.
+    return range.endIndex > this.head && cleaningDue(range, configs, this.deleteHorizonMs, nowMs);
   }
 
   /**
@@ -320,6 +341,14 @@ export class MemoryPartitionLog implements PartitionLog {
           break;
         }
       }
+    }
+    // The retention floor: only batches wholly below it are cleaned. A pass rewrites every batch before its end, so
+    // when the floor lies below the dirty ones there is nothing to do.
+    const floor = this.retentionFloor?.() ?? null;
+    if (floor !== null) {
+      const belowFloor = this.firstBatchEndingAtOrAfter(floor);
+      if (belowFloor < dirtyIndex) return { dirtyIndex: this.head, endIndex: this.head, cleanBytes: 0, dirtyBytes: 0, oldestDirtyTimestamp: Number.POSITIVE_INFINITY };
+      endIndex = Math.min(endIndex, belowFloor);
     }
     let cleanBytes = 0;
     for (let index = this.head; index < dirtyIndex; index++) cleanBytes += this.lengths[index]!;
@@ -452,6 +481,11 @@ export class MemoryPartitionLog implements PartitionLog {
       this.retainedBytes += entry.length;
       bytesAfter += entry.length;
     }
+    let bytesBefore = endIndex < this.tail ? this.bytesBeforeBatch[endIndex]! : this.bytesAtEnd;
+    for (let index = endIndex - 1; index >= first; index--) {
+      bytesBefore -= this.lengths[index]!;
+      this.bytesBeforeBatch[index] = bytesBefore;
+    }
     this.head = first;
     let runningMax = Number.NEGATIVE_INFINITY;
     for (let index = this.head; index < this.tail; index++) {
@@ -564,6 +598,7 @@ export class MemoryPartitionLog implements PartitionLog {
     this.maxTimestampOffsets = moveFloat64(this.maxTimestampOffsets);
     this.positions = moveInt32(this.positions);
     this.lengths = moveInt32(this.lengths);
+    this.bytesBeforeBatch = moveFloat64(this.bytesBeforeBatch);
     const arenas = new Array<Arena | null>(nextCapacity).fill(null);
     for (let index = this.head; index < this.tail; index++) arenas[index - this.head] = this.arenas[index]!;
     this.arenas = arenas;
@@ -580,5 +615,6 @@ export class MemoryPartitionLog implements PartitionLog {
         this.highWatermark <= this.currentLogEndOffset,
       "logStartOffset ≤ highWatermark ≤ logEndOffset",
     );
+    assert(this.head === this.tail || this.bytesAtEnd - this.bytesBeforeBatch[this.head]! === this.retainedBytes, "the running byte counts add up to the retained bytes");
   }
 }

@@ -60,6 +60,22 @@ export interface PartitionLog {
   readonly sizeBytes: number;
 
   /**
+   * Offsets at or above the returned offset must survive retention and compaction (an uplink has not forwarded them
+   * yet); null: no hold. Retention keeps a segment holding any offset at or above it, the cleaner cleans only below
+   * it. DeleteRecords and advanceLogStartOffset ignore it (an explicit admin action: the uplink counts those records
+   * as skipped). Set and cleared by the uplink; absent: no hold.
+   */
+  retentionFloor?: (() => number | null) | undefined;
+
+  /**
+   * Bytes retained in the batches holding offsets ≥ offset (whole batches): sizeBytes for an offset at or below
+   * logStartOffset, 0 at or past logEndOffset. Cheap (Produce asks it for forwarded partitions): the memory log is
+   * exact; the file log reads no disk: it counts from the index entry at or before the offset, so it may include
+   * less than index.interval.bytes of the batches before the one holding it (an over-count, never an under-count).
+   */
+  bytesFrom(offset: number): number;
+
+  /**
    * Appends one validated record batch v2. The log assigns the base offset and rewrites bytes 0-7 of the
    * batch it stores (CRC stays valid: it does not cover the base offset). It keeps its own copy: the caller may
    * reuse `batch` afterwards, and `batch` itself is left untouched.

@@ -150,6 +150,11 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     requestsInFlight: registry.gauge("kgate_requests_in_flight", "Requests being handled or waiting for their turn, over all connections (limit: inFlightRequestsPerConnectionMax each)."),
     pendingWriteBytes: registry.gauge("kgate_pending_write_bytes", "Response bytes the sockets have not taken yet, over all connections (limit: pendingWriteBytesMax each)."),
     connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
+    uplinkForwardedRecords: registry.counter("kgate_uplink_forwarded_records_total", "Records the uplink forwarded and the central cluster acknowledged (committed, in exactly-once mode), by link, topic and partition."),
+    uplinkForwardedBytes: registry.counter("kgate_uplink_forwarded_bytes_total", "Bytes of record batches the uplink forwarded, by link, topic and partition."),
+    uplinkDroppedRecords: registry.counter("kgate_uplink_dropped_records_total", "Records deleted before a link forwarded them, by link, topic, partition and reason (drop-oldest, deleted)."),
+    uplinkPossibleDuplicates: registry.counter("kgate_uplink_possible_duplicates_total", "At-least-once links: records sent again after their delivery became unknown (crash, lost answer), by link, topic and partition."),
+    uplinkRejectedProduces: registry.counter("kgate_uplink_rejected_produces_total", "Produce partitions refused because a forwarded topic held max.unforwarded.bytes (full.policy=reject), by link and topic."),
     readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
   };
 }

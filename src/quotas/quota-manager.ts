@@ -122,7 +122,9 @@ export function withByteRateQuota<Request, Response>(handler: ApiHandler<Request
         const bytes = kind === "produce" ? producedBytes : response === NO_RESPONSE || response === CLOSE_WITHOUT_RESPONSE ? 0 : fetchBytes(response);
         const throttleTimeMs = quotas.record(kind, context.principal, context.clientId, bytes);
         if (throttleTimeMs > 0 && response !== NO_RESPONSE && response !== CLOSE_WITHOUT_RESPONSE) {
-          (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
+          // The handler's own throttle (a refused Produce, src/log/produce-admission.ts) stays when it is longer.
+          const throttled = response as { throttleTimeMs: number };
+          throttled.throttleTimeMs = Math.max(throttled.throttleTimeMs, throttleTimeMs);
           context.broker.metrics.quotaThrottles.inc({ kind });
           context.broker.metrics.quotaThrottleTime.inc({ kind }, throttleTimeMs / 1000);
         }

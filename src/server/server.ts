@@ -17,6 +17,7 @@ import { ConnectionSecurity } from "../security/sasl.ts";
 import { setUpSecurity, type ServerSecurity } from "../security/security.ts";
 import { onTlsHandshake } from "../security/tls-handshake.ts";
 import { requireHttpBasic } from "../security/http-auth.ts";
+import { Uplink } from "../uplink/uplink.ts";
 
 export interface KgateServer {
   readonly broker: Broker;
@@ -28,6 +29,8 @@ export interface KgateServer {
   readonly connectionCount: number;
   /** The schema registry (its REST port: registry.server.port), or null when --registry-listen is off. */
   readonly registry: SchemaRegistry | null;
+  /** The links forwarding to central clusters (--uplink), or null when there are none. */
+  readonly uplink: Uplink | null;
   /** Stops accepting, closes connections and releases the broker's state. */
   stop(): Promise<void>;
 }
@@ -136,14 +139,17 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   }
   const listener = bound[0]!;
   if (config.advertisedPort === 0) config.advertisedPort = listener.port;
+  // Links start once the log is open and the listener up: local producers are served whatever the central cluster does.
+  const uplink = config.uplink && config.uplink.links.length > 0 ? new Uplink(config.uplink, broker) : null;
   let registry: SchemaRegistry | null = null;
   if (config.registryListen) {
     try {
-      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker), security.sasl.credentials, metrics, security.httpRoles) : operationsRoute(broker);
+      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker, uplink), security.sasl.credentials, metrics, security.httpRoles) : operationsRoute(broker, uplink);
       registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
     } catch (error) {
       for (const server of bound) server.stop(true);
+      void uplink?.stop();
       broker.close();
       throw error;
     }
@@ -162,6 +168,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       advertisedPort: listenerConfig.advertisedPort,
     })),
     registry,
+    uplink,
     get connectionCount() {
       return connections.size;
     },
@@ -169,6 +176,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
       for (const server of bound) server.stop(false);
       clearInterval(idleSweep);
+      await uplink?.stop();
       registry?.stop();
       broker.close();
       await Bun.sleep(0);
@@ -185,8 +193,11 @@ function sumOver<T>(items: Iterable<T>, read: (item: T) => number): number {
   return sum;
 }
 
-/** /metrics (Prometheus), /health (the process serves) and /ready (log recovered, listener up) on the HTTP listener. */
-function operationsRoute(broker: Broker): (request: Request) => Response | null {
+/**
+ * /metrics (Prometheus), /health (the process serves), /ready (log recovered, listener up) and /uplinks (each link's
+ * state, positions and lag, as JSON) on the HTTP listener.
+ */
+function operationsRoute(broker: Broker, uplink: Uplink | null): (request: Request) => Response | null {
   const { metrics } = broker;
   return (request) => {
     if (request.method !== "GET") return null;
@@ -195,6 +206,8 @@ function operationsRoute(broker: Broker): (request: Request) => Response | null 
         return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
       case "/health":
         return Response.json({ status: "ok" });
+      case "/uplinks":
+        return Response.json(uplink ? uplink.status() : { edgeId: null, links: [] });
       case "/ready":
         // The Kafka listener is up and the log recovered before the HTTP listener starts; closing means not ready.
         return broker.closing ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({ status: "ready" });

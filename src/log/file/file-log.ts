@@ -79,6 +79,10 @@ export class FilePartitionLog implements PartitionLog {
   private compacting = false;
   /** The cleaned segment being written, removed by close() when a pass is cut short. */
   private cleaningOutput: CleanedSegmentWriter | null = null;
+  /** PartitionLog.retentionFloor. */
+  retentionFloor?: (() => number | null) | undefined;
+  /** Retention was held back by the floor at its last run: logged once per hold, not at every run. */
+  private retentionHeld = false;
 
   private constructor(
     private readonly store: FileLogStore,
@@ -188,6 +192,19 @@ export class FilePartitionLog implements PartitionLog {
   get sizeBytes(): number {
     let total = 0;
     for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+
+  /** PartitionLog.bytesFrom: segment sizes and the in-memory offset index, no disk read. */
+  bytesFrom(offset: number): number {
+    // Negated so NaN counts everything.
+    if (!(offset > this.currentLogStartOffset)) return this.sizeBytes;
+    if (offset >= this.logEndOffset) return 0;
+    const index = this.segmentIndexFor(offset);
+    const segment = this.segments[index]!;
+    // Past the segment's last batch (compaction can leave a gap before the next segment), none of it counts.
+    let total = offset < segment.nextOffset ? segment.sizeBytes - segment.indexedPositionFor(offset) : 0;
+    for (let later = index + 1; later < this.segments.length; later++) total += this.segments[later]!.sizeBytes;
     return total;
   }
 
@@ -350,16 +367,27 @@ export class FilePartitionLog implements PartitionLog {
   applyRetention(nowMs: number): number {
     const { retentionMs, retentionBytes, deletePolicy } = this.configs();
     if (!deletePolicy || this.closed) return 0;
+    const floor = this.retentionFloor?.() ?? null;
     let size = this.sizeBytes;
     let dropped = 0;
+    let held = false;
     while (dropped < this.segments.length - 1) {
       const segment = this.segments[dropped]!;
       const expired = retentionMs >= 0 && segment.maxTimestamp < nowMs - retentionMs;
       const oversized = retentionBytes >= 0 && size - segment.sizeBytes >= retentionBytes;
       if (!expired && !oversized) break;
+      // The segment's offsets all lie below the next one's base offset: it may go only if that is at or below the floor.
+      if (floor !== null && this.segments[dropped + 1]!.baseOffset > floor) {
+        held = true;
+        break;
+      }
       size -= segment.sizeBytes;
       dropped++;
     }
+    if (held && !this.retentionHeld) {
+      log.debug("retention held back: records not yet forwarded", { partition: basename(this.directory), floor, logStartOffset: this.currentLogStartOffset });
+    }
+    this.retentionHeld = held;
     if (dropped === 0) return 0;
     const before = this.segments.length;
     this.advanceLogStartOffset(this.segments[dropped]!.baseOffset);
@@ -404,7 +432,9 @@ export class FilePartitionLog implements PartitionLog {
   compactionDue(nowMs: number): boolean {
     const configs = this.configs();
     if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    return cleaningDue(this.cleanableRange(nowMs, configs), configs, this.deleteHorizonMs, nowMs);
+    const range = this.cleanableRange(nowMs, configs);
+    // No segment to clean (only the active one, or the retention floor holds them all): compact() would do nothing.
+    return range.endIndex > 0 && cleaningDue(range, configs, this.deleteHorizonMs, nowMs);
   }
 
   /**
@@ -429,6 +459,15 @@ export class FilePartitionLog implements PartitionLog {
       }
     }
     endIndex = Math.max(endIndex, dirtyIndex);
+    // The retention floor: only segments wholly below it are cleaned. A pass rewrites every segment before its end, so
+    // when the floor lies below the dirty ones there is nothing to do.
+    const floor = this.retentionFloor?.() ?? null;
+    if (floor !== null) {
+      let belowFloor = 0;
+      while (belowFloor < endIndex && this.segments[belowFloor + 1]!.baseOffset <= floor) belowFloor++;
+      if (belowFloor < dirtyIndex) return { dirtyIndex: 0, endIndex: 0, cleanBytes: 0, dirtyBytes: 0, oldestDirtyTimestamp: Number.POSITIVE_INFINITY };
+      endIndex = belowFloor;
+    }
     let cleanBytes = 0;
     for (let index = 0; index < dirtyIndex; index++) cleanBytes += this.segments[index]!.sizeBytes;
     let dirtyBytes = 0;

@@ -1,0 +1,740 @@
+// One uplink link: forwards the stored batches of the local topics it selects to a central Kafka cluster, as a Kafka
+// producer, in rounds of at most limits.uplinkRoundBytesMax.
+// Behaviour:
+// - Exactly-once (delivery=exactly-once, or auto when the cluster speaks the transaction APIs): a transactional
+//   producer with the id `kgate-uplink.<edge>.<link>`. Each round is one transaction holding the forwarded batches
+//   and, in the positions topic, the next local offset of each partition it advanced. At every (re)connection
+//   InitProducerId fences an older instance and aborts its open transaction, then the positions are read back with
+//   read_committed: what the central cluster committed is the truth, so a round whose commit answer was lost is not
+//   sent again, and one that was not committed is.
+// - At-least-once: an idempotent producer; the position lives in the data folder's checkpoint, fsynced after each
+//   acknowledged round, together with the end of what was in flight; records re-sent from that window after a
+//   crash or a lost answer are counted as possible duplicates.
+// - Only committed data leaves: a round stops at the local last stable offset; control batches and batches of
+//   aborted local transactions are skipped.
+// - Batches go as they are stored (no decompression) when the link adds no provenance header, keeps partition
+//   numbers and rewrites no schema ids; otherwise records are rewritten (src/uplink/forward-batches.ts).
+// - Failures (connection lost, timeouts, any error answer) end the session: the link backs off (exponential with
+//   full jitter) and starts over from its committed position. Errors no retry can fix (refused credentials, a
+//   remote topic too small, a batch over the remote size limit) keep being retried at the backoff's cap, with the
+//   error in the link's status.
+// - Retention and compaction keep every record a link has not forwarded (PartitionLog.retentionFloor); the full
+//   policy (reject or drop-oldest) applies once a topic's unforwarded bytes reach max.unforwarded.bytes.
+
+import type { Broker } from "../broker.ts";
+import { limits } from "../config.ts";
+import type { PartitionLog } from "../log/partition-log.ts";
+import { uuidToString } from "../metadata/uuid.ts";
+import { ErrorCode, errorName } from "../protocol/error-codes.ts";
+import { readBatchHeader } from "../protocol/records/record-batch.ts";
+import { log } from "../util/logger.ts";
+import { CentralCluster, isCoordinatorLoading, UplinkError } from "./central-cluster.ts";
+import { prepareForward, stampProducer, type OutgoingBatch } from "./forward-batches.ts";
+import { linkForwards, remoteTopicName, type DeliveryMode, type LinkConfig } from "./link-config.ts";
+import { buildPositionsBatch, LocalCheckpointFile, partitionKey, readRemotePositions, splitPartitionKey, type LocalCheckpoint, type PartitionKey, type Position } from "./positions.ts";
+import type { KafkaConnection } from "../client/kafka-connection.ts";
+import { UNFORWARDED_BYTES_FULL_ERROR } from "../log/produce-admission.ts";
+
+export type LinkState = "starting" | "connected" | "backing-off" | "fenced" | "stopped";
+
+export interface LinkPartitionStatus {
+  topic: string;
+  partition: number;
+  remoteTopic: string;
+  /** The next local offset to forward. */
+  forwardedOffset: number;
+  logEndOffset: number;
+  lagRecords: number;
+  lagBytes: number;
+  /** Age of the oldest unforwarded record, 0 when none. */
+  lagSeconds: number;
+  forwardedRecords: number;
+  forwardedBytes: number;
+  dropped: Record<string, number>;
+}
+
+export interface LinkStatus {
+  name: string;
+  state: LinkState;
+  delivery: DeliveryMode | "auto";
+  lastError: string | null;
+  since: number;
+  forwardedRecords: number;
+  forwardedBytes: number;
+  /** Bytes per second over the last rounds. */
+  throughputBytesPerSecond: number;
+  possibleDuplicates: number;
+  rejectedProduces: number;
+  partitions: LinkPartitionStatus[];
+}
+
+interface ForwardedPartition {
+  key: PartitionKey;
+  topic: string;
+  partition: number;
+  topicId: string;
+  log: PartitionLog;
+  remoteTopic: string;
+}
+
+interface PartitionCounters {
+  forwardedRecords: number;
+  forwardedBytes: number;
+  dropped: Record<string, number>;
+  /** Cached age of the oldest unforwarded record: [position it was read at, its timestamp]. */
+  oldest: [number, number] | null;
+  droppedLoggedAtMs?: number;
+}
+
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+/** One Produce partition entry of a round: the batch and what it advances. */
+interface RoundEntry {
+  remoteTopic: string;
+  remotePartition: number;
+  batch: Uint8Array;
+  records: number;
+}
+
+interface Round {
+  entries: RoundEntry[];
+  /** The position each partition reaches once the round is committed. */
+  advances: Map<PartitionKey, { position: Position; records: number; bytes: number }>;
+  bytes: number;
+}
+
+/** Another instance of the link (same edge id and link name) took over: a new epoch was handed out. */
+const FENCED_CODES = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
+const AUTHORIZATION_CODES = new Set<number>([ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+
+function errorKind(code: number): "fenced" | "auth" | "remote" {
+  return FENCED_CODES.has(code) ? "fenced" : AUTHORIZATION_CODES.has(code) ? "auth" : "remote";
+}
+
+export class UplinkLink {
+  state: LinkState = "starting";
+  private lastError: string | null = null;
+  private stateSince = Date.now();
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private cluster: CentralCluster | null = null;
+  /** Committed positions (the truth once connected; the local copy before). */
+  private readonly positions = new Map<PartitionKey, Position>();
+  private readonly inFlightEnd = new Map<PartitionKey, number>();
+  private readonly counters = new Map<PartitionKey, PartitionCounters>();
+  private readonly checkpoint: LocalCheckpointFile;
+  private readonly transactionalId: string;
+  private mode: DeliveryMode | null = null;
+  private producer = { id: -1, epoch: -1 };
+  private readonly sequences = new Map<string, number>();
+  private attempt = 0;
+  private possibleDuplicates = 0;
+  private rejectedProduces = 0;
+  private readonly throughput = { windowStartMs: Date.now(), bytes: 0, rate: 0 };
+  private bandwidthTokens = 0;
+  private bandwidthRefillMs = Date.now();
+  private running: Promise<void> | null = null;
+
+  constructor(
+    readonly config: LinkConfig,
+    private readonly edgeId: string,
+    private readonly broker: Broker,
+  ) {
+    this.checkpoint = new LocalCheckpointFile(broker.config.dataDir, config.name);
+    const stored: LocalCheckpoint = this.checkpoint.read();
+    for (const [key, position] of stored.positions) this.positions.set(key, position);
+    for (const [key, end] of stored.inFlightEnd) this.inFlightEnd.set(key, end);
+    this.transactionalId = `kgate-uplink.${edgeId}.${config.name}`;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.cluster?.close();
+    await this.running;
+    this.setState("stopped", null);
+  }
+
+  /** The local partitions this link forwards now. */
+  forwardedPartitions(): ForwardedPartition[] {
+    const found: ForwardedPartition[] = [];
+    for (const topic of this.broker.topics.list()) {
+      if (!linkForwards(this.config, topic.name, topic.isInternal)) continue;
+      const topicId = uuidToString(topic.topicId);
+      const remoteTopic = remoteTopicName(this.config, this.edgeId, topic.name);
+      topic.partitions.forEach((log, partition) => found.push({ key: partitionKey(topic.name, partition), topic: topic.name, partition, topicId, log, remoteTopic }));
+    }
+    return found;
+  }
+
+  /** The first offset of the partition this link still needs (retention and compaction keep it), or null when it does not forward it. */
+  retentionFloor(topic: string, partition: number, topicId: string, isInternal: boolean): number | null {
+    if (!linkForwards(this.config, topic, isInternal)) return null;
+    const position = this.positions.get(partitionKey(topic, partition));
+    return position && position.topicId === topicId ? position.nextOffset : 0;
+  }
+
+  /**
+   * The full policy, before a Produce appends to a forwarded partition: null to accept; a refusal (reject policy);
+   * or, with drop-oldest, the oldest unforwarded records are dropped until the topic is under its cap.
+   */
+  admit(topicName: string, partition: number, log: PartitionLog): { errorCode: number; throttleTimeMs: number; message: string } | null {
+    const topic = this.broker.topics.get(topicName);
+    if (!topic || !linkForwards(this.config, topic.name, topic.isInternal)) return null;
+    const topicId = uuidToString(topic.topicId);
+    const unforwarded = () => {
+      let bytes = 0;
+      topic.partitions.forEach((partitionLog, index) => (bytes += partitionLog.bytesFrom(this.floorOf(topic.name, index, topicId, partitionLog))));
+      return bytes;
+    };
+    if (unforwarded() < this.config.unforwardedBytesMax) return null;
+    if (this.config.fullPolicy === "reject") {
+      this.rejectedProduces++;
+      this.broker.metrics.uplinkRejectedProduces.inc({ link: this.config.name, topic: topicName });
+      return {
+        errorCode: UNFORWARDED_BYTES_FULL_ERROR,
+        throttleTimeMs: limits.uplinkFullThrottleMs,
+        message: `topic ${topicName} holds max.unforwarded.bytes (${this.config.unforwardedBytesMax}) not yet forwarded by uplink ${this.config.name}`,
+      };
+    }
+    // drop-oldest: from the partition being produced to, whole batches from its floor, until the topic fits.
+    const key = partitionKey(topicName, partition);
+    for (let guard = 0; guard < 10_000 && unforwarded() >= this.config.unforwardedBytesMax; guard++) {
+      const from = this.floorOf(topicName, partition, topicId, log);
+      if (from >= log.logEndOffset) break;
+      const read = log.read(from, 1, true);
+      const last = read.batches.at(-1);
+      if (!last) break;
+      const header = readBatchHeader(last);
+      const to = header.baseOffset + header.lastOffsetDelta + 1;
+      read.release?.();
+      log.advanceLogStartOffset(to);
+      this.countDrop(key, "drop-oldest", to - from);
+      this.positions.set(key, { topicId, nextOffset: to });
+    }
+    return null;
+  }
+
+  status(): LinkStatus {
+    const partitions: LinkPartitionStatus[] = [];
+    let forwardedRecords = 0;
+    let forwardedBytes = 0;
+    for (const forwarded of this.forwardedPartitions()) {
+      const counters = this.countersOf(forwarded.key);
+      forwardedRecords += counters.forwardedRecords;
+      forwardedBytes += counters.forwardedBytes;
+      const next = this.floorOf(forwarded.topic, forwarded.partition, forwarded.topicId, forwarded.log);
+      partitions.push({
+        topic: forwarded.topic,
+        partition: forwarded.partition,
+        remoteTopic: forwarded.remoteTopic,
+        forwardedOffset: next,
+        logEndOffset: forwarded.log.logEndOffset,
+        lagRecords: Math.max(0, forwarded.log.logEndOffset - next),
+        lagBytes: forwarded.log.bytesFrom(next),
+        lagSeconds: this.lagSeconds(forwarded, next, counters),
+        forwardedRecords: counters.forwardedRecords,
+        forwardedBytes: counters.forwardedBytes,
+        dropped: { ...counters.dropped },
+      });
+    }
+    return {
+      name: this.config.name,
+      state: this.state,
+      delivery: this.mode ?? this.config.delivery,
+      lastError: this.lastError,
+      since: this.stateSince,
+      forwardedRecords,
+      forwardedBytes,
+      throughputBytesPerSecond: this.throughput.rate,
+      possibleDuplicates: this.possibleDuplicates,
+      rejectedProduces: this.rejectedProduces,
+      partitions,
+    };
+  }
+
+  // --- the session loop ---------------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let backoffMs: number = limits.uplinkBackoffMinMs;
+    while (!this.stopped) {
+      const startedMs = Date.now();
+      try {
+        await this.session();
+      } catch (error) {
+        if (this.stopped) break;
+        const uplinkError = error instanceof UplinkError ? error : new UplinkError((error as Error).message ?? String(error));
+        const fenced = uplinkError.kind === "fenced";
+        this.setState(fenced ? "fenced" : "backing-off", uplinkError.message);
+        // A session that ran a while was healthy: start the backoff again from the bottom.
+        if (Date.now() - startedMs > limits.uplinkBackoffMaxMs) backoffMs = limits.uplinkBackoffMinMs;
+        const capped = fenced || uplinkError.kind === "auth" || uplinkError.kind === "config" ? limits.uplinkBackoffMaxMs : backoffMs;
+        await this.sleep(Math.random() * capped);
+        backoffMs = Math.min(backoffMs * 2, limits.uplinkBackoffMaxMs);
+      } finally {
+        this.cluster?.close();
+        this.cluster = null;
+      }
+    }
+  }
+
+  private async session(): Promise<void> {
+    const cluster = await CentralCluster.connect(this.config, `kgate-uplink-${this.edgeId}`, this.attempt++);
+    this.cluster = cluster;
+    const failed = new Promise<never>((_, reject) => {
+      cluster.onFailure = (error) => reject(error instanceof UplinkError ? error : new UplinkError(error.message, "connect"));
+    });
+    failed.catch(() => {});
+    const guard = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, failed]);
+
+    this.mode = this.chooseMode(cluster);
+    this.sequences.clear();
+    if (this.mode === "exactly-once") {
+      await guard(cluster.refreshMetadata([this.config.positionsTopic]));
+      await guard(this.ensurePositionsTopic(cluster));
+      const coordinator = await guard(cluster.transactionCoordinator(this.transactionalId));
+      await guard(this.initProducer(coordinator, this.transactionalId));
+      const committed = await guard(readRemotePositions(cluster, this.config.positionsTopic, this.edgeId, this.config.name));
+      // The central cluster's committed positions win over the local copy, in both directions.
+      this.positions.clear();
+      for (const [key, position] of committed) this.positions.set(key, position);
+      this.checkpoint.write({ positions: this.positions, inFlightEnd: new Map() }, false);
+    } else {
+      await guard(this.initProducer(cluster.any, null));
+      for (const [key, end] of this.inFlightEnd) {
+        const position = this.positions.get(key);
+        const inDoubt = end - (position?.nextOffset ?? 0);
+        if (inDoubt > 0) {
+          this.possibleDuplicates += inDoubt;
+          const [topic, partition] = splitPartitionKey(key);
+          this.broker.metrics.uplinkPossibleDuplicates.inc({ link: this.config.name, topic, partition }, inDoubt);
+          log.warn("uplink re-sends records whose delivery is unknown (at-least-once: possible duplicates)", { link: this.config.name, topic, partition, records: inDoubt });
+        }
+      }
+      // Counted once: the next round records its own window.
+      this.inFlightEnd.clear();
+    }
+    this.setState("connected", null);
+
+    const knownRemote = new Set<string>();
+    while (!this.stopped) {
+      const partitions = this.forwardedPartitions();
+      const remoteTopics = [...new Set(partitions.map((forwarded) => forwarded.remoteTopic))];
+      if (remoteTopics.some((name) => !knownRemote.has(name))) {
+        await guard(this.ensureRemoteTopics(cluster, partitions));
+        for (const name of remoteTopics) knownRemote.add(name);
+      }
+      const round = this.buildRound(partitions, cluster);
+      if (round === null) {
+        // Idle: wait for an append, and probe the cluster so that a dead link is noticed within the request timeout.
+        await this.waitForAppend(partitions.map((forwarded) => forwarded.log));
+        if (!this.stopped) await guard(cluster.any.call(3, cluster.any.version(3, 12), { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }));
+        continue;
+      }
+      await guard(this.sendRound(cluster, round));
+    }
+  }
+
+  private chooseMode(cluster: CentralCluster): DeliveryMode {
+    if (this.config.delivery === "at-least-once") return "at-least-once";
+    if (cluster.transactionsSupported) return "exactly-once";
+    if (this.config.delivery === "exactly-once") {
+      throw new UplinkError("the central cluster does not support transactions (no InitProducerId/AddPartitionsToTxn/EndTxn in ApiVersions): exactly-once is impossible; set delivery=at-least-once", "config");
+    }
+    log.warn("uplink: the central cluster has no transactions; forwarding at-least-once", { link: this.config.name });
+    return "at-least-once";
+  }
+
+  private async initProducer(connection: KafkaConnection, transactionalId: string | null): Promise<void> {
+    const version = connection.version(22, 4);
+    for (let attempt = 0; ; attempt++) {
+      const answer = await connection.call(22, version, {
+        transactionalId,
+        transactionTimeoutMs: this.config.transactionTimeoutMs,
+        producerId: -1n,
+        producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
+      });
+      if (answer.errorCode === ErrorCode.NONE) {
+        this.producer = { id: Number(answer.producerId), epoch: answer.producerEpoch };
+        return;
+      }
+      // An older instance's transaction is being aborted (or the coordinator loads): Kafka's clients retry.
+      if ((answer.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS || isCoordinatorLoading(answer.errorCode)) && attempt < 100) {
+        await Bun.sleep(Math.min(50 * (attempt + 1), 500));
+        continue;
+      }
+      throw new UplinkError(`InitProducerId${transactionalId ? ` (${transactionalId})` : ""}: ${errorName(answer.errorCode)}`, errorKind(answer.errorCode));
+    }
+  }
+
+  private async ensurePositionsTopic(cluster: CentralCluster): Promise<void> {
+    const remote = cluster.remoteTopic(this.config.positionsTopic);
+    if (remote && remote.errorCode === ErrorCode.NONE) return;
+    // The positions topic is the link's own: it is always created, compacted, with one partition.
+    const errors = await cluster.createTopics([{ name: this.config.positionsTopic, partitions: 1, configs: { "cleanup.policy": "compact" } }]);
+    const error = errors.get(this.config.positionsTopic);
+    if (error) throw new UplinkError(`cannot create the positions topic ${this.config.positionsTopic} on the central cluster: ${error}`, "remote");
+    for (let attempt = 0; attempt < 50; attempt++) {
+      await cluster.refreshMetadata([this.config.positionsTopic]);
+      const created = cluster.remoteTopic(this.config.positionsTopic);
+      if (created && created.errorCode === ErrorCode.NONE && created.leaders.every((leader) => leader >= 0)) return;
+      await Bun.sleep(100);
+    }
+    throw new UplinkError(`the positions topic ${this.config.positionsTopic} has no leader on the central cluster`);
+  }
+
+  /** Checks (and with create.remote.topics, creates) the remote topics: they must have the partitions the mapping needs. */
+  private async ensureRemoteTopics(cluster: CentralCluster, partitions: ForwardedPartition[]): Promise<void> {
+    const needed = new Map<string, number>();
+    for (const forwarded of partitions) needed.set(forwarded.remoteTopic, Math.max(needed.get(forwarded.remoteTopic) ?? 0, forwarded.partition + 1));
+    const names = [...needed.keys()];
+    await cluster.refreshMetadata([...names, ...(this.mode === "exactly-once" ? [this.config.positionsTopic] : [])]);
+    const missing = names.filter((name) => cluster.remoteTopic(name)?.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || !cluster.remoteTopic(name));
+    if (missing.length > 0) {
+      if (!this.config.createRemoteTopics) {
+        throw new UplinkError(`remote topic${missing.length > 1 ? "s" : ""} ${missing.join(", ")} missing on the central cluster (create ${missing.length > 1 ? "them" : "it"}, or set create.remote.topics=true)`, "config");
+      }
+      const errors = await cluster.createTopics(missing.map((name) => ({ name, partitions: needed.get(name)! })));
+      if (errors.size > 0) throw new UplinkError(`cannot create remote topics: ${[...errors].map(([name, error]) => `${name}: ${error}`).join("; ")}`, "remote");
+      for (let attempt = 0; attempt < 50; attempt++) {
+        await cluster.refreshMetadata(names);
+        if (missing.every((name) => (cluster.remoteTopic(name)?.leaders.length ?? 0) >= needed.get(name)! && cluster.remoteTopic(name)!.leaders.every((leader) => leader >= 0))) break;
+        await Bun.sleep(100);
+      }
+    }
+    for (const [name, count] of needed) {
+      const remote = cluster.remoteTopic(name);
+      if (!remote || remote.errorCode !== ErrorCode.NONE) throw new UplinkError(`remote topic ${name}: ${errorName(remote?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)}`, remote?.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED ? "auth" : "remote");
+      if (this.config.partitioning === "same" && remote.partitions < count) {
+        throw new UplinkError(`remote topic ${name} has ${remote.partitions} partitions; partitioning=same needs ${count} (add partitions there, or use partitioning=key)`, "config");
+      }
+    }
+  }
+
+  // --- rounds -------------------------------------------------------------------------------------------------
+
+  /** Reads what each partition has not forwarded, up to the round's budget; null when nothing is waiting. */
+  private buildRound(partitions: ForwardedPartition[], cluster: CentralCluster): Round | null {
+    const round: Round = { entries: [], advances: new Map(), bytes: 0 };
+    const budgetPerPartition = Math.max(limits.uplinkMergeBytesMax, Math.floor(limits.uplinkRoundBytesMax / Math.max(1, partitions.length)));
+    const rotate = partitions.length > 0 ? this.attempt % partitions.length : 0;
+    for (let i = 0; i < partitions.length && round.bytes < limits.uplinkRoundBytesMax; i++) {
+      const forwarded = partitions[(i + rotate) % partitions.length]!;
+      const { log: partitionLog, key } = forwarded;
+      let next = this.floorOf(forwarded.topic, forwarded.partition, forwarded.topicId, partitionLog);
+      if (next < partitionLog.logStartOffset) {
+        // Deleted before it was forwarded (DeleteRecords, or a policy that drops): counted, then skipped.
+        this.countDrop(key, "deleted", partitionLog.logStartOffset - next);
+        next = partitionLog.logStartOffset;
+        this.positions.set(key, { topicId: forwarded.topicId, nextOffset: next });
+      }
+      const stable = this.broker.producerStates.lastStableOffset(partitionLog);
+      if (next >= stable) continue;
+      const read = partitionLog.read(next, Math.min(budgetPerPartition, limits.uplinkRoundBytesMax - round.bytes), true);
+      try {
+        const producerState = this.broker.producerStates.of(partitionLog);
+        const data: Uint8Array[] = [];
+        let end = next;
+        for (const batch of read.batches) {
+          const header = readBatchHeader(batch);
+          if (header.baseOffset >= stable) break;
+          end = header.baseOffset + header.lastOffsetDelta + 1;
+          if (header.control) continue;
+          if (header.transactional && producerState.isAborted(header.producerId, header.baseOffset)) continue;
+          data.push(batch);
+        }
+        if (end <= next) continue;
+        const remote = cluster.remoteTopic(forwarded.remoteTopic);
+        const outgoing: OutgoingBatch[] =
+          data.length === 0
+            ? []
+            : prepareForward(data, {
+                sourcePartition: forwarded.partition,
+                nextOffset: next,
+                provenance: this.config.provenance ? { edgeId: this.edgeId, topic: forwarded.topic, partition: forwarded.partition } : null,
+                keyPartitions: this.config.partitioning === "key" ? (remote?.partitions ?? 1) : null,
+                mergeBytesMax: limits.uplinkMergeBytesMax,
+              });
+        let records = 0;
+        let bytes = 0;
+        for (const batch of outgoing) {
+          round.entries.push({ remoteTopic: forwarded.remoteTopic, remotePartition: batch.partition, batch: batch.batch, records: batch.records });
+          records += batch.records;
+          bytes += batch.batch.length;
+        }
+        round.bytes += bytes;
+        round.advances.set(key, { position: { topicId: forwarded.topicId, nextOffset: end }, records, bytes });
+      } finally {
+        read.release?.();
+      }
+    }
+    return round.advances.size === 0 ? null : round;
+  }
+
+  private async sendRound(cluster: CentralCluster, round: Round): Promise<void> {
+    const transactional = this.mode === "exactly-once";
+    if (transactional) {
+      const positions = buildPositionsBatch(this.edgeId, this.config.name, [...round.advances].map(([key, advance]) => [key, advance.position]), Date.now());
+      if (positions) round.entries.push({ remoteTopic: this.config.positionsTopic, remotePartition: 0, batch: positions, records: round.advances.size });
+      await this.addPartitionsToTransaction(cluster, round.entries);
+    } else {
+      // The window whose delivery becomes unknown if this round's answers are lost: durable before anything is sent.
+      for (const [key, advance] of round.advances) this.inFlightEnd.set(key, advance.position.nextOffset);
+      this.checkpoint.write({ positions: this.positions, inFlightEnd: this.inFlightEnd }, true);
+    }
+    await this.produce(cluster, round.entries, transactional);
+    if (transactional) await this.endTransaction(cluster);
+
+    const nowMs = Date.now();
+    for (const [key, advance] of round.advances) {
+      const current = this.positions.get(key);
+      // A drop-oldest may have moved the position past the round meanwhile.
+      if (!current || current.topicId !== advance.position.topicId || current.nextOffset < advance.position.nextOffset) this.positions.set(key, advance.position);
+      this.inFlightEnd.delete(key);
+      const counters = this.countersOf(key);
+      counters.forwardedRecords += advance.records;
+      counters.forwardedBytes += advance.bytes;
+      const [topic, partition] = splitPartitionKey(key);
+      this.broker.metrics.uplinkForwardedRecords.inc({ link: this.config.name, topic, partition }, advance.records);
+      this.broker.metrics.uplinkForwardedBytes.inc({ link: this.config.name, topic, partition }, advance.bytes);
+    }
+    this.checkpoint.write({ positions: this.positions, inFlightEnd: this.inFlightEnd }, !transactional);
+    this.throughput.bytes += round.bytes;
+    const elapsedMs = nowMs - this.throughput.windowStartMs;
+    if (elapsedMs >= 1_000) {
+      this.throughput.rate = Math.round((this.throughput.bytes * 1_000) / elapsedMs);
+      this.throughput.bytes = 0;
+      this.throughput.windowStartMs = nowMs;
+    }
+  }
+
+  private async addPartitionsToTransaction(cluster: CentralCluster, entries: RoundEntry[]): Promise<void> {
+    const byTopic = new Map<string, Set<number>>();
+    for (const entry of entries) {
+      let set = byTopic.get(entry.remoteTopic);
+      if (!set) byTopic.set(entry.remoteTopic, (set = new Set()));
+      set.add(entry.remotePartition);
+    }
+    const coordinator = await cluster.transactionCoordinator(this.transactionalId);
+    const version = coordinator.version(24, 3);
+    for (let attempt = 0; ; attempt++) {
+      const answer = await coordinator.call(24, version, {
+        transactions: [],
+        v3AndBelowTransactionalId: this.transactionalId,
+        v3AndBelowProducerId: BigInt(this.producer.id),
+        v3AndBelowProducerEpoch: this.producer.epoch,
+        v3AndBelowTopics: [...byTopic].map(([name, partitions]) => ({ name, partitions: [...partitions] })),
+      });
+      let retry = false;
+      for (const topic of answer.resultsByTopicV3AndBelow) {
+        for (const partition of topic.resultsByPartition) {
+          const code = partition.partitionErrorCode;
+          if (code === ErrorCode.NONE) continue;
+          // The previous transaction's markers are still being written: Kafka's producer retries shortly.
+          if (code === ErrorCode.CONCURRENT_TRANSACTIONS || isCoordinatorLoading(code)) retry = true;
+          else if (code !== ErrorCode.OPERATION_NOT_ATTEMPTED) {
+            throw new UplinkError(`AddPartitionsToTxn ${topic.name}-${partition.partitionIndex}: ${errorName(code)}`, errorKind(code));
+          }
+        }
+      }
+      if (!retry) return;
+      if (attempt >= 200) throw new UplinkError("AddPartitionsToTxn: the previous transaction did not complete");
+      await Bun.sleep(Math.min(5 * (attempt + 1), 100));
+    }
+  }
+
+  private async endTransaction(cluster: CentralCluster): Promise<void> {
+    const coordinator = await cluster.transactionCoordinator(this.transactionalId);
+    const version = coordinator.version(26, 4);
+    for (let attempt = 0; ; attempt++) {
+      const answer = await coordinator.call(26, version, { transactionalId: this.transactionalId, producerId: BigInt(this.producer.id), producerEpoch: this.producer.epoch, committed: true });
+      if (answer.errorCode === ErrorCode.NONE) return;
+      if ((answer.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS || isCoordinatorLoading(answer.errorCode)) && attempt < 100) {
+        await Bun.sleep(Math.min(5 * (attempt + 1), 100));
+        continue;
+      }
+      throw new UplinkError(`EndTxn(commit): ${errorName(answer.errorCode)}`, errorKind(answer.errorCode));
+    }
+  }
+
+  /**
+   * Sends the entries with Produce, one batch per partition per request (Kafka's rule for v3+), pipelined up to
+   * limits.uplinkProduceInFlightMax requests per broker; every answer must be a success.
+   */
+  private async produce(cluster: CentralCluster, entries: RoundEntry[], transactional: boolean): Promise<void> {
+    // Stamp producer fields in order: sequences run per remote partition.
+    for (const entry of entries) {
+      const sequenceKey = `${entry.remoteTopic}\u0000${entry.remotePartition}`;
+      const sequence = this.sequences.get(sequenceKey) ?? 0;
+      stampProducer(entry.batch, this.producer.id, this.producer.epoch, sequence, transactional);
+      this.sequences.set(sequenceKey, (sequence + entry.records) % 2 ** 31);
+    }
+    // Requests by leader: the k-th request to a leader holds the k-th pending batch of each of its partitions.
+    const byLeader = new Map<KafkaConnection, RoundEntry[][]>();
+    const queues = new Map<string, RoundEntry[]>();
+    for (const entry of entries) {
+      const key = `${entry.remoteTopic}\u0000${entry.remotePartition}`;
+      let queue = queues.get(key);
+      if (!queue) queues.set(key, (queue = []));
+      queue.push(entry);
+    }
+    for (const queue of queues.values()) {
+      const connection = await cluster.leader(queue[0]!.remoteTopic, queue[0]!.remotePartition);
+      let requests = byLeader.get(connection);
+      if (!requests) byLeader.set(connection, (requests = []));
+      queue.forEach((entry, index) => (requests![index] ??= []).push(entry));
+    }
+    await Promise.all([...byLeader].map(([connection, requests]) => this.produceTo(connection, requests, transactional)));
+  }
+
+  private async produceTo(connection: KafkaConnection, requests: RoundEntry[][], transactional: boolean): Promise<void> {
+    const version = connection.version(0, 9);
+    if (version < 3) throw new UplinkError(`the central broker serves Produce only up to v${version}; record batches need v3+`, "config");
+    const inFlight = new Set<Promise<void>>();
+    let failure: Error | null = null;
+    for (const request of requests) {
+      if (failure) break;
+      const bytes = request.reduce((sum, entry) => sum + entry.batch.length, 0);
+      await this.takeBandwidth(bytes);
+      const byTopic = new Map<string, { index: number; records: Uint8Array }[]>();
+      for (const entry of request) {
+        let list = byTopic.get(entry.remoteTopic);
+        if (!list) byTopic.set(entry.remoteTopic, (list = []));
+        list.push({ index: entry.remotePartition, records: entry.batch });
+      }
+      const call = connection
+        .call(0, version, {
+          transactionalId: transactional ? this.transactionalId : null,
+          acks: -1,
+          timeoutMs: this.config.requestTimeoutMs,
+          topicData: [...byTopic].map(([name, partitionData]) => ({ name, topicId: new Uint8Array(16), partitionData })),
+        })
+        .then((answer) => {
+          for (const topic of answer.responses) {
+            for (const partition of topic.partitionResponses) {
+              if (partition.errorCode !== ErrorCode.NONE) throw produceError(topic.name, partition.index, partition.errorCode, partition.errorMessage, request);
+            }
+          }
+        })
+        .catch((error) => {
+          failure ??= error;
+        });
+      inFlight.add(call);
+      call.finally(() => inFlight.delete(call));
+      if (inFlight.size >= limits.uplinkProduceInFlightMax) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  }
+
+  // --- helpers ------------------------------------------------------------------------------------------------
+
+  private floorOf(topic: string, partition: number, topicId: string, log: PartitionLog): number {
+    const position = this.positions.get(partitionKey(topic, partition));
+    return position && position.topicId === topicId ? position.nextOffset : log.logStartOffset;
+  }
+
+  private countersOf(key: PartitionKey): PartitionCounters {
+    let counters = this.counters.get(key);
+    if (!counters) this.counters.set(key, (counters = { forwardedRecords: 0, forwardedBytes: 0, dropped: {}, oldest: null }));
+    return counters;
+  }
+
+  private countDrop(key: PartitionKey, reason: string, records: number): void {
+    if (records <= 0) return;
+    const counters = this.countersOf(key);
+    counters.dropped[reason] = (counters.dropped[reason] ?? 0) + records;
+    const [topic, partition] = splitPartitionKey(key);
+    this.broker.metrics.uplinkDroppedRecords.inc({ link: this.config.name, topic, partition, reason }, records);
+    // drop-oldest drops on every Produce of a full topic: one line per partition every DROP_LOG_INTERVAL_MS at most.
+    const nowMs = Date.now();
+    if (nowMs - (counters.droppedLoggedAtMs ?? 0) < DROP_LOG_INTERVAL_MS) return;
+    counters.droppedLoggedAtMs = nowMs;
+    log.warn("uplink: records dropped before they were forwarded", { link: this.config.name, topic, partition, reason, records, droppedSoFar: counters.dropped[reason] });
+  }
+
+  private lagSeconds(forwarded: ForwardedPartition, next: number, counters: PartitionCounters): number {
+    if (next >= forwarded.log.logEndOffset) return 0;
+    if (counters.oldest === null || counters.oldest[0] !== next) {
+      const read = forwarded.log.read(next, 1, true);
+      const first = read.batches[0];
+      counters.oldest = [next, first ? readBatchHeader(first).baseTimestamp : Date.now()];
+      read.release?.();
+    }
+    return Math.max(0, (Date.now() - counters.oldest[1]) / 1_000);
+  }
+
+  private setState(state: LinkState, error: string | null): void {
+    const changed = state !== this.state || error !== this.lastError;
+    if (state !== this.state) this.stateSince = Date.now();
+    this.state = state;
+    this.lastError = error;
+    if (!changed) return;
+    const fields = { link: this.config.name, state, ...(this.mode ? { delivery: this.mode } : {}), ...(error ? { error } : {}) };
+    if (state === "connected" || state === "stopped") log.info("uplink state", fields);
+    else log.warn("uplink state", fields);
+  }
+
+  private async waitForAppend(logs: PartitionLog[]): Promise<void> {
+    await new Promise<void>((resolve) => {
+      let cancel = () => {};
+      const done = () => {
+        clearTimeout(timer);
+        cancel();
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, limits.uplinkIdleWaitMs);
+      cancel = this.broker.appendWaiters.wait(logs, done);
+      this.wake = done;
+    });
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Token bucket of bandwidth.bytes.per.second (one second of burst). */
+  private async takeBandwidth(bytes: number): Promise<void> {
+    const rate = this.config.bandwidthBytesPerSecond;
+    if (rate <= 0) return;
+    for (;;) {
+      const nowMs = Date.now();
+      this.bandwidthTokens = Math.min(rate, this.bandwidthTokens + ((nowMs - this.bandwidthRefillMs) * rate) / 1_000);
+      this.bandwidthRefillMs = nowMs;
+      // A request larger than a second's worth goes once the bucket is full, and leaves it in debt.
+      if (this.bandwidthTokens >= Math.min(bytes, rate)) {
+        this.bandwidthTokens -= bytes;
+        return;
+      }
+      await this.sleep(Math.ceil(((Math.min(bytes, rate) - this.bandwidthTokens) * 1_000) / rate));
+      if (this.stopped) throw new UplinkError("stopped");
+    }
+  }
+}
+
+function produceError(topic: string, partition: number, code: number, message: string | null, request: RoundEntry[]): UplinkError {
+  const detail = message ? ` (${message})` : "";
+  if (code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) {
+    const size = request.find((entry) => entry.remoteTopic === topic && entry.remotePartition === partition)?.batch.length ?? 0;
+    return new UplinkError(`Produce ${topic}-${partition}: ${errorName(code)}: a batch of ${size} bytes is over the remote topic's max.message.bytes${detail}; raise it there`, "config");
+  }
+  if (FENCED_CODES.has(code)) return new UplinkError(`Produce ${topic}-${partition}: ${errorName(code)}: another instance of this link took over${detail}`, "fenced");
+  return new UplinkError(`Produce ${topic}-${partition}: ${errorName(code)}${detail}`, errorKind(code));
+}

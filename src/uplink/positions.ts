@@ -1,0 +1,196 @@
+// Where a link stands: the next local offset to forward for each partition, with the local topic's id (a topic deleted
+// and created again under the same name starts over). Two stores:
+// - the central cluster's compacted positions topic, written inside each exactly-once transaction and read back with
+//   read_committed when a link starts: it is the truth in exactly-once mode;
+// - a local file in the data folder, replaced atomically: the truth in at-least-once mode (fsynced after each
+//   acknowledged round, with the end of what is in flight so that a crash's possible duplicates are counted), and in
+//   exactly-once mode a copy that is never ahead of the truth, which holds retention back before the link connects.
+
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { ErrorCode, errorName } from "../protocol/error-codes.ts";
+import { buildRecordBatch, decodeRecords, readBatchHeader, splitBatches } from "../protocol/records/record-batch.ts";
+import { readTransactionMarker } from "../transactions/producer-states.ts";
+import type { CentralCluster } from "./central-cluster.ts";
+import { UplinkError } from "./central-cluster.ts";
+
+export interface Position {
+  /** The local topic's id (hex), so a re-created topic is not mistaken for the old one. */
+  topicId: string;
+  nextOffset: number;
+}
+
+/** `topic\0partition` */
+export type PartitionKey = string;
+export const partitionKey = (topic: string, partition: number): PartitionKey => `${topic}\u0000${partition}`;
+export const splitPartitionKey = (key: PartitionKey): [string, number] => {
+  const zero = key.indexOf("\u0000");
+  return [key.slice(0, zero), Number(key.slice(zero + 1))];
+};
+
+export interface LocalCheckpoint {
+  positions: Map<PartitionKey, Position>;
+  /** At-least-once: per partition, the end of the last round sent; records between the position and it may be on the central cluster already. */
+  inFlightEnd: Map<PartitionKey, number>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class LocalCheckpointFile {
+  private readonly path: string | null;
+
+  constructor(dataDir: string | null, linkName: string) {
+    if (dataDir === null) {
+      this.path = null;
+      return;
+    }
+    const folder = join(dataDir, "uplink");
+    mkdirSync(folder, { recursive: true });
+    this.path = join(folder, `${linkName}.json`);
+  }
+
+  read(): LocalCheckpoint {
+    const empty: LocalCheckpoint = { positions: new Map(), inFlightEnd: new Map() };
+    if (this.path === null) return empty;
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch {
+      return empty;
+    }
+    const parsed = JSON.parse(text) as { positions?: Record<string, Position>; inFlightEnd?: Record<string, number> };
+    return {
+      positions: new Map(Object.entries(parsed.positions ?? {})),
+      inFlightEnd: new Map(Object.entries(parsed.inFlightEnd ?? {})),
+    };
+  }
+
+  /** Replaces the file atomically; `durable` also fsyncs it (and the rename's folder entry is made by rename itself). */
+  write(checkpoint: LocalCheckpoint, durable: boolean): void {
+    if (this.path === null) return;
+    const text = JSON.stringify({ positions: Object.fromEntries(checkpoint.positions), inFlightEnd: Object.fromEntries(checkpoint.inFlightEnd) });
+    const temporary = `${this.path}.tmp`;
+    const fd = openSync(temporary, "w");
+    try {
+      writeSync(fd, text);
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, this.path);
+    if (durable) {
+      const folder = openSync(join(this.path, ".."), "r");
+      try {
+        fsyncSync(folder);
+      } finally {
+        closeSync(folder);
+      }
+    }
+  }
+}
+
+/** The positions topic's record key of one partition of one link of one edge. */
+export function positionRecordKey(edgeId: string, linkName: string, topic: string, partition: number): string {
+  return `${edgeId}/${linkName}/${topic}/${partition}`;
+}
+
+/** A batch of position records (uncompressed, no producer fields yet: the sender stamps them). */
+export function buildPositionsBatch(edgeId: string, linkName: string, positions: Iterable<[PartitionKey, Position]>, nowMs: number): Uint8Array | null {
+  const records = [];
+  for (const [key, position] of positions) {
+    const [topic, partition] = splitPartitionKey(key);
+    records.push({
+      key: encoder.encode(positionRecordKey(edgeId, linkName, topic, partition)),
+      value: encoder.encode(JSON.stringify({ topicId: position.topicId, nextOffset: position.nextOffset, updatedMs: nowMs })),
+      headers: [],
+      timestamp: nowMs,
+    });
+  }
+  if (records.length === 0) return null;
+  return buildRecordBatch({ records });
+}
+
+/**
+ * Reads this link's committed positions from the central positions topic (read_committed, up to the last stable
+ * offset, aborted transactions left out): the last value of each key wins.
+ */
+export async function readRemotePositions(cluster: CentralCluster, positionsTopic: string, edgeId: string, linkName: string): Promise<Map<PartitionKey, Position>> {
+  const prefix = `${edgeId}/${linkName}/`;
+  const found = new Map<PartitionKey, Position>();
+  const remote = cluster.remoteTopic(positionsTopic);
+  if (!remote || remote.errorCode !== ErrorCode.NONE) return found;
+  for (let partition = 0; partition < remote.partitions; partition++) {
+    const connection = await cluster.leader(positionsTopic, partition);
+    const listVersion = connection.version(2, 7);
+    const listed = await connection.call(2, listVersion, {
+      replicaId: -1,
+      isolationLevel: 1,
+      topics: [{ name: positionsTopic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }],
+      timeoutMs: 0,
+    });
+    const listedPartition = listed.topics[0]?.partitions[0];
+    if (!listedPartition || listedPartition.errorCode !== ErrorCode.NONE) {
+      throw new UplinkError(`ListOffsets(${positionsTopic}-${partition}, read_committed): ${errorName(listedPartition?.errorCode ?? -1)}`);
+    }
+    const end = Number(listedPartition.offset);
+    let offset = 0;
+    const fetchVersion = connection.version(1, 12);
+    for (let round = 0; offset < end; round++) {
+      if (round > 100_000) throw new UplinkError(`reading ${positionsTopic}-${partition} did not progress`);
+      const answer = await connection.call(1, fetchVersion, {
+        clusterId: null,
+        replicaId: -1,
+        replicaState: { replicaId: -1, replicaEpoch: -1n },
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 8 * 1024 * 1024,
+        isolationLevel: 1,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: positionsTopic, topicId: new Uint8Array(16), partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }] }],
+        forgottenTopicsData: [],
+        rackId: "",
+      });
+      const data = answer.responses[0]?.partitions[0];
+      if (!data) throw new UplinkError(`Fetch(${positionsTopic}-${partition}): empty answer`);
+      if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+        offset = Number(data.logStartOffset);
+        continue;
+      }
+      if (data.errorCode !== ErrorCode.NONE) throw new UplinkError(`Fetch(${positionsTopic}-${partition}, read_committed): ${errorName(data.errorCode)}`);
+      const aborted = [...(data.abortedTransactions ?? [])].map((entry) => ({ producerId: Number(entry.producerId), firstOffset: Number(entry.firstOffset) })).sort((a, b) => a.firstOffset - b.firstOffset);
+      const abortedProducers = new Set<number>();
+      const split = data.records ? splitBatches(data.records) : null;
+      const batches = split && split.ok ? split.batches : [];
+      if (batches.length === 0) {
+        if (offset < Number(data.logStartOffset)) offset = Number(data.logStartOffset);
+        else break;
+        continue;
+      }
+      for (const batch of batches) {
+        const header = readBatchHeader(batch);
+        const nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
+        if (nextOffset <= offset) continue;
+        while (aborted.length > 0 && aborted[0]!.firstOffset <= header.baseOffset + header.lastOffsetDelta) abortedProducers.add(aborted.shift()!.producerId);
+        offset = nextOffset;
+        if (header.control) {
+          if (readTransactionMarker(batch)?.commit === false) abortedProducers.delete(header.producerId);
+          continue;
+        }
+        if (header.transactional && abortedProducers.has(header.producerId)) continue;
+        if (header.baseOffset >= end) break;
+        for (const record of decodeRecords(batch)) {
+          if (record.key === null || record.value === null) continue;
+          const key = decoder.decode(record.key);
+          if (!key.startsWith(prefix)) continue;
+          const rest = key.slice(prefix.length);
+          const slash = rest.lastIndexOf("/");
+          const position = JSON.parse(decoder.decode(record.value)) as Position;
+          found.set(partitionKey(rest.slice(0, slash), Number(rest.slice(slash + 1))), { topicId: position.topicId, nextOffset: position.nextOffset });
+        }
+      }
+    }
+  }
+  return found;
+}
