@@ -129,8 +129,21 @@ export const limits = {
   uplinkTransactionTimeoutMs: 60_000,
   /** Throttle time given with a Produce refused because a forwarded topic holds max.unforwarded.bytes (full.policy=reject). */
   uplinkFullThrottleMs: 1_000,
+  /** A link that caught up waits this long before its next round, so that steady forwarding sends fewer, larger transactions. */
+  uplinkLingerMs: 50,
   /** How long an idle link waits for a local append before it looks again (appends also wake it at once). */
   uplinkIdleWaitMs: 1_000,
+  /** Downlink Fetch long poll (maxWaitMs): a central record reaches the edge at once, an idle pull costs two requests a second. */
+  downlinkFetchMaxWaitMs: 500,
+  /** Bytes one downlink Fetch asks per partition, and in all (kept small: pulled topics carry commands and configuration). */
+  downlinkPartitionFetchBytesMax: 1 * MiB,
+  downlinkFetchBytesMax: 8 * MiB,
+  /** How often a pull re-reads the central metadata (new partitions, moved leaders, topics created later). */
+  downlinkMetadataRefreshMs: 30_000,
+  /** A pulled topic or partition in error (missing remote topic, too few local partitions, a refused batch) is tried again after this. */
+  downlinkRetryMs: 5_000,
+  /** Fewest milliseconds between two writes of a pull's checkpoint file (it only saves re-reading skipped records). */
+  downlinkCheckpointIntervalMs: 1_000,
 } as const;
 
 /** The limits an operator (flags, environment) or a test may lower per server; the others stay module constants. */

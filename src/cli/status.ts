@@ -3,6 +3,7 @@
 // version; an API the broker lacks leaves its columns as "-" (DescribeLogDirs for sizes) instead of failing.
 
 import { ErrorCode } from "../protocol/error-codes.ts";
+import type { LinkStatus } from "../uplink/link.ts";
 import { KafkaConnection, KafkaConnectionError } from "../client/kafka-connection.ts";
 import { KafkaClient } from "./kafka-client.ts";
 
@@ -28,6 +29,8 @@ export interface ClusterStatus {
   brokers: string[];
   partitions: PartitionStatus[];
   groups: GroupStatus[];
+  /** The gateway's links to central clusters (its HTTP listener's /uplinks); absent when that was not reachable. */
+  uplinks?: { edgeId: string | null; links: LinkStatus[] };
 }
 
 /** [apiKey, lowest version this code reads, highest it asks for]: each clamped to what the broker advertises. */
@@ -189,13 +192,33 @@ export function renderStatus(status: ClusterStatus): string {
     const total = status.groups.flatMap((group) => group.offsets).reduce((sum, offset) => sum + (offset.lag ?? 0), 0);
     out.push("", `total lag ${total}`);
   }
+  if (status.uplinks && status.uplinks.links.length > 0) {
+    out.push("", `uplinks of edge ${status.uplinks.edgeId ?? "-"}`);
+    for (const link of status.uplinks.links) {
+      const since = Math.round((Date.now() - link.since) / 1_000);
+      out.push(`link ${link.name}  ${link.state} for ${since} s  ${link.delivery}  ${formatBytes(link.throughputBytesPerSecond)}/s${link.lastError ? `  last error: ${link.lastError}` : ""}`);
+      const rows = link.partitions.map((p) => [
+        p.topic,
+        p.partition,
+        p.remoteTopic,
+        p.forwardedOffset,
+        p.logEndOffset,
+        p.lagRecords,
+        formatBytes(p.lagBytes),
+        Math.round(p.lagSeconds * 10) / 10,
+        Object.entries(p.dropped).map(([reason, count]) => `${reason}=${count}`).join(",") || null,
+      ]);
+      if (rows.length > 0) out.push(table(["TOPIC", "PARTITION", "REMOTE TOPIC", "FORWARDED", "END", "LAG", "LAG SIZE", "LAG S", "DROPPED"], rows));
+    }
+  }
   return out.join("\n") + "\n";
 }
 
-export const statusHelp = `Usage: kgate status [--bootstrap HOST:PORT] [--timeout-ms MS] [--json]
+export const statusHelp = `Usage: kgate status [--bootstrap HOST:PORT] [--http URL] [--timeout-ms MS] [--json]
 
-Prints the topics, partitions, offsets, sizes, consumer groups and lag of a running gateway.
+Prints the topics, partitions, offsets, sizes, consumer groups and lag of a running gateway, and its uplinks.
   --bootstrap HOST:PORT   the Kafka listener to ask [KGATE_BOOTSTRAP] (default: 127.0.0.1:9092)
+  --http URL              the gateway's HTTP listener, for its uplinks [KGATE_HTTP] (default: http://HOST:8081)
   --timeout-ms MS         how long to wait for each answer (default: 10000)
   --json                  print the collected status as JSON instead of tables`;
 
@@ -204,6 +227,7 @@ export async function runStatus(argv: string[], env: Record<string, string | und
   let bootstrap = env.KGATE_BOOTSTRAP || "127.0.0.1:9092";
   let timeoutMs = 10_000;
   let json = false;
+  let http: string | null = env.KGATE_HTTP || null;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.includes("=") ? [argv[i]!.slice(0, argv[i]!.indexOf("=")), argv[i]!.slice(argv[i]!.indexOf("=") + 1)] : [argv[i]!, undefined];
     const value = () => inline ?? argv[++i];
@@ -212,6 +236,7 @@ export async function runStatus(argv: string[], env: Record<string, string | und
       return 0;
     } else if (flag === "--json") json = true;
     else if (flag === "--bootstrap") bootstrap = value() ?? "";
+    else if (flag === "--http") http = value() ?? "";
     else if (flag === "--timeout-ms") timeoutMs = Number(value());
     else {
       writeError(`kgate status: unknown option ${argv[i]} (see --help)\n`);
@@ -229,6 +254,9 @@ export async function runStatus(argv: string[], env: Record<string, string | und
   try {
     client = await KafkaClient.connect(host, port, { timeoutMs });
     const status = await collectStatus(client);
+    const uplinks = await fetchUplinks(http ?? `http://${host.includes(":") ? `[${host}]` : host}:8081`, timeoutMs);
+    if (uplinks) status.uplinks = uplinks;
+    else if (http !== null) writeError(`kgate status: no uplink status at ${http}/uplinks\n`);
     write(json ? JSON.stringify(status, null, 2) + "\n" : renderStatus(status));
     return 0;
   } catch (error) {
@@ -236,5 +264,17 @@ export async function runStatus(argv: string[], env: Record<string, string | und
     return 1;
   } finally {
     client?.close();
+  }
+}
+
+/** The gateway's /uplinks, or null when its HTTP listener does not answer (another broker, or the listener is off). */
+async function fetchUplinks(baseUrl: string, timeoutMs: number): Promise<ClusterStatus["uplinks"] | null> {
+  try {
+    const response = await fetch(`${baseUrl.replace(/\/$/, "")}/uplinks`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return null;
+    const body = (await response.json()) as ClusterStatus["uplinks"];
+    return body && Array.isArray(body.links) ? body : null;
+  } catch {
+    return null;
   }
 }

@@ -147,6 +147,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker, uplink), security.sasl.credentials, metrics, security.httpRoles) : operationsRoute(broker, uplink);
       registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
+      if (uplink) uplink.schemaStore = registry.store;
     } catch (error) {
       for (const server of bound) server.stop(true);
       void uplink?.stop();

@@ -9,6 +9,7 @@ import { uuidToString } from "../metadata/uuid.ts";
 import type { Labels } from "../metrics/metrics.ts";
 import type { UplinkConfig } from "./link-config.ts";
 import { UplinkLink, type LinkState, type LinkStatus } from "./link.ts";
+import type { SchemaStore } from "../registry/store.ts";
 
 const LINK_STATES: readonly LinkState[] = ["starting", "connected", "backing-off", "fenced", "stopped"];
 /** How often new topics and partitions get their retention floor (a new log has nothing retention could delete yet). */
@@ -17,12 +18,14 @@ const FLOOR_ATTACH_INTERVAL_MS = 1_000;
 export class Uplink {
   readonly links: UplinkLink[];
   private readonly floorTimer: ReturnType<typeof setInterval>;
+  /** kgate's own registry, set once it has started (it starts after the links). */
+  schemaStore: SchemaStore | null = null;
 
   constructor(
     readonly config: UplinkConfig,
     private readonly broker: Broker,
   ) {
-    this.links = config.links.map((link) => new UplinkLink(link, config.edgeId, broker));
+    this.links = config.links.map((link) => new UplinkLink(link, config.edgeId, broker, () => this.schemaStore));
     this.attachFloors();
     this.floorTimer = setInterval(() => this.attachFloors(), FLOOR_ATTACH_INTERVAL_MS);
     this.floorTimer.unref();
