@@ -11,7 +11,7 @@
 // the same run, alternated twice.
 
 import { spawn, type Subprocess } from "bun";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,6 +40,30 @@ function procStat(pid: number): { cpuS: number; minorFaults: number } {
   return { cpuS: (Number(fields[11]) + Number(fields[12])) / ticks, minorFaults: Number(fields[7]) };
 }
 
+/** CPU seconds, user and system apart, per thread name: where a phase's CPU went (JS thread, GC helpers, I/O pool). */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      byName.set(`${name}.user`, (byName.get(`${name}.user`) ?? 0) + Number(fields[11]) / 100);
+      byName.set(`${name}.sys`, (byName.get(`${name}.sys`) ?? 0) + Number(fields[12]) / 100);
+    } catch {}
+  }
+  return byName;
+}
+
+function threadCpuDelta(before: Map<string, number>, after: Map<string, number>, perGB: number): string {
+  return [...after]
+    .map(([name, cpu]) => [name, (cpu - (before.get(name) ?? 0)) / perGB] as const)
+    .filter(([, cpu]) => cpu >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, cpu]) => `${name} ${cpu.toFixed(2)}`)
+    .join(", ");
+}
+
 function procStatus(pid: number, key: "VmRSS" | "VmHWM"): number {
   const match = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) * 1024 : NaN;
@@ -60,8 +84,13 @@ interface Gateway {
   output: () => string;
 }
 
-async function startGateway(args: string[]): Promise<Gateway> {
-  const proc = spawn([BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+/**
+ * BENCH_EDGE_CMD runs the edge another way, e.g. `bun --cpu-prof-md --cpu-prof-dir=/tmp/prof src/main.ts`; with
+ * BENCH_RESTART_EDGE=1 the backlog is built by the binary and the edge restarted that way for the catch-up only (a
+ * profile of forwarding alone; JIT warm-up then counts in the catch-up).
+ */
+async function startGateway(args: string[], command = [BINARY]): Promise<Gateway> {
+  const proc = spawn([...command, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let output = "";
   const decoder = new TextDecoder();
   void (async () => {
@@ -103,10 +132,13 @@ async function main(): Promise<void> {
   const centralDir = mkdtempSync(join(cfg.dataBase, "kgate-uplink-central-"));
   const centralPort = await freePort();
   const link = `central bootstrap.servers=127.0.0.1:${centralPort} topics=backlog,steady create.remote.topics=true provenance=${cfg.provenance}`;
-  const edge = await startGateway(["--listen", "127.0.0.1:0", "--data", edgeDir, "--registry-listen", "127.0.0.1:0", "--edge-id", "bench", "--uplink", link]);
+  const edgeArgs = ["--listen", "127.0.0.1:0", "--data", edgeDir, "--registry-listen", "127.0.0.1:0", "--edge-id", "bench", "--uplink", link];
+  const edgeCommand = process.env.BENCH_EDGE_CMD ? process.env.BENCH_EDGE_CMD.split(" ") : undefined;
+  const restartEdge = process.env.BENCH_RESTART_EDGE === "1";
+  let edge = await startGateway(edgeArgs, restartEdge ? undefined : edgeCommand);
   let central: Gateway | null = null;
   try {
-    const pid = edge.proc.pid;
+    let pid = edge.proc.pid;
     // 1. The backlog, with the link down: the edge's own produce throughput of 1 KiB records.
     const count = Math.round((cfg.backlogMiB * MiB) / RECORD_BYTES);
     log(`producing ${cfg.backlogMiB} MiB of 1 KiB records to the edge, link down`);
@@ -116,11 +148,21 @@ async function main(): Promise<void> {
     const producedGB = (count * RECORD_BYTES) / 1e9;
 
     // 2. Catch-up: the central cluster comes up.
+    if (restartEdge) {
+      edge.proc.kill("SIGTERM");
+      await edge.proc.exited;
+      edge = await startGateway(edgeArgs, edgeCommand);
+      pid = edge.proc.pid;
+    }
     await Bun.sleep(1_000);
     writeFileSync(`/proc/${pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
     const rssBefore = procStatus(pid, "VmRSS");
     const before = procStat(pid);
+    const threadsBefore = threadCpu(pid);
     const startedMs = performance.now();
+    // BENCH_PERF_OUT=FILE: `perf record` of the edge during the catch-up (kernel and native frames; JIT code shows as addresses).
+    const perfRecord = process.env.BENCH_PERF_OUT ? spawn(["perf", "record", "-F", "2000", "-g", "-p", String(pid), "-o", process.env.BENCH_PERF_OUT], { stdout: "ignore", stderr: "ignore" }) : null;
+    if (perfRecord) await Bun.sleep(500);
     log("starting the central kgate; the edge forwards its backlog");
     central = await startGateway(["--listen", `127.0.0.1:${centralPort}`, "--data", centralDir, "--registry-listen", "off"]);
     let forwardedBytes = 0;
@@ -132,10 +174,15 @@ async function main(): Promise<void> {
         break;
       }
       if (performance.now() - startedMs > 600_000) throw new Error(`catch-up did not finish: ${JSON.stringify(status).slice(0, 500)}`);
-      await Bun.sleep(100);
+      await Bun.sleep(250);
     }
     const seconds = (performance.now() - startedMs) / 1_000;
     const after = procStat(pid);
+    const threadsAfter = threadCpu(pid);
+    if (perfRecord) {
+      perfRecord.kill("SIGINT");
+      await perfRecord.exited;
+    }
     const hwm = procStatus(pid, "VmHWM");
     const catchUpMBps = forwardedBytes / 1e6 / seconds;
     const forwardedGB = forwardedBytes / 1e9;
@@ -159,7 +206,7 @@ async function main(): Promise<void> {
     };
     const local: number[] = [];
     const forwarded: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < (cfg.steadySeconds > 0 ? 2 : 0); i++) {
       log(`steady state ${i + 1}/2: ${cfg.steadyMBps} MB/s for ${cfg.steadySeconds} s, local topic then forwarded topic`);
       local.push(await cpuPerSecond("local"));
       forwarded.push(await cpuPerSecond("steady"));
@@ -174,11 +221,12 @@ async function main(): Promise<void> {
       catchUpRatio: Math.round((catchUpMBps / produced.mbPerSec) * 100) / 100,
       catchUpSeconds: Math.round(seconds * 10) / 10,
       cpuSPerGBForwarded: Math.round(((after.cpuS - before.cpuS) / forwardedGB) * 100) / 100,
+      cpuSPerGBByThread: threadCpuDelta(threadsBefore, threadsAfter, forwardedBytes / 1e9),
       minorFaultsPerGBForwarded: Math.round((after.minorFaults - before.minorFaults) / forwardedGB),
       rssGrowthMiB: Math.round(((hwm - rssBefore) / MiB) * 10) / 10,
       steadyCpuLocal: local.map((value) => Math.round(value * 1000) / 1000),
       steadyCpuForwarded: forwarded.map((value) => Math.round(value * 1000) / 1000),
-      steadyOverhead: Math.round((mean(forwarded) / mean(local) - 1) * 1000) / 10,
+      steadyOverhead: local.length > 0 ? Math.round((mean(forwarded) / mean(local) - 1) * 1000) / 10 : null,
     };
     console.log(JSON.stringify(result));
     console.log(

@@ -12,8 +12,11 @@ export interface RequestCount {
 }
 
 export class RecordingProxy {
-  /** Requests from a client id with this prefix are not recorded: a helper client inside another client's cell. */
-  static readonly unrecordedClientIdPrefix = "interop-helper";
+  /**
+   * Requests from a client id with one of these prefixes are not recorded: a helper client inside another client's
+   * cell, and the edge gateway's uplink on the uplink scenario's central proxy.
+   */
+  static readonly unrecordedClientIdPrefixes = ["interop-helper", "kgate-uplink"];
 
   private constructor(
     private readonly forwarder: ForwardingProxy,
@@ -72,7 +75,7 @@ function requestHeaderCounter(requests: Map<string, number>): (chunk: Buffer) =>
       if (pending.length >= 14 && frameBytes >= 14) headerBytes = Math.min(frameBytes, 14 + Math.max(0, pending.readInt16BE(12)));
       if (pending.length < headerBytes) break;
       const clientId = headerBytes > 14 ? pending.toString("utf8", 14, headerBytes) : "";
-      if (!clientId.startsWith(RecordingProxy.unrecordedClientIdPrefix)) {
+      if (!RecordingProxy.unrecordedClientIdPrefixes.some((prefix) => clientId.startsWith(prefix))) {
         const key = `${pending.readInt16BE(4)}/${pending.readInt16BE(6)}`;
         requests.set(key, (requests.get(key) ?? 0) + 1);
       }

@@ -6,6 +6,8 @@
 // which API keys and versions the client sent. A client program (clients/) runs one scenario, checks what it
 // claims, and ends with one line: `PASS`, `NS: <reason>` (the client cannot do this at all) or `FAIL: <reason>`.
 // The restart scenario prints `RESTART` and waits for `RESTARTED` on stdin while the runner restarts the gateway.
+// In the uplink scenario the gateway is an edge whose uplink forwards `uplink-*` topics to a second gateway, the
+// central one, behind its own recording proxy; the program gets that proxy's address as a third argument.
 //
 // Usage: bun interop/run.ts [--no-build] [--no-readme] [--only client[/scenario],...] [--jobs N] [--binary PATH]
 // (--only and --binary leave the README alone.)
@@ -23,7 +25,7 @@ const interopDir = import.meta.dir;
 const repoRoot = join(interopDir, "..");
 const buildDir = join(interopDir, ".build");
 
-const scenarios = ["basic", "admin", "group", "compression", "large", "versions", "restart", "idempotent", "transactions"] as const;
+const scenarios = ["basic", "admin", "group", "compression", "large", "versions", "restart", "idempotent", "transactions", "uplink"] as const;
 type Scenario = (typeof scenarios)[number];
 
 interface Client {
@@ -119,6 +121,7 @@ const cellTimeoutSeconds: Record<Scenario, number> = {
   restart: 90,
   idempotent: 90,
   transactions: 120,
+  uplink: 90,
 };
 
 // Failures CI tolerates for now. Each entry names the issue whose landing removes it; when a listed cell starts to
@@ -251,7 +254,7 @@ function gaps(requests: Map<string, number>, advertised: Map<number, Advertised>
 /** A private copy of dist/kgate, so that a rebuild during the run does not change the binary under test. */
 let gatewayBinary = join(repoRoot, "dist/kgate");
 
-async function startGateway(proxy: RecordingProxy, dataDir: string): Promise<GatewayProcess> {
+async function startGateway(proxy: RecordingProxy, dataDir: string, extraArgs: string[] = []): Promise<GatewayProcess> {
   const gateway = await startGatewayProcess([
     gatewayBinary,
     "--listen",
@@ -262,6 +265,7 @@ async function startGateway(proxy: RecordingProxy, dataDir: string): Promise<Gat
     dataDir,
     "--default-partitions",
     "3",
+    ...extraArgs,
   ]);
   proxy.setUpstream(gateway.port);
   return gateway;
@@ -272,13 +276,17 @@ async function runCell(client: Client, scenario: Scenario, advertised: Map<numbe
   const base: Pick<CellResult, "client" | "scenario" | "requests" | "gatewayErrors"> = { client: client.name, scenario, requests: new Map<string, number>() };
   const proxy = await RecordingProxy.start();
   const dataDir = mkdtempSync(join(tmpdir(), "kgate-interop-"));
-  let gateway = await startGateway(proxy, dataDir);
+  const central = scenario === "uplink" ? await startCentral() : null;
+  let gateway = await startGateway(proxy, dataDir, central ? uplinkArgs(central.proxy.port) : []).catch(async (error) => {
+    await central?.[Symbol.asyncDispose]();
+    throw error;
+  });
   let output = "";
   let gatewayLog = "";
   let timedOut = false;
   let restartProblem = "";
   try {
-    const child = spawn(client.command(scenario, `127.0.0.1:${proxy.port}`), {
+    const child = spawn([...client.command(scenario, `127.0.0.1:${proxy.port}`), ...(central ? [`127.0.0.1:${central.proxy.port}`] : [])], {
       cwd: interopDir,
       stdin: "pipe",
       stdout: "pipe",
@@ -319,11 +327,13 @@ async function runCell(client: Client, scenario: Scenario, advertised: Map<numbe
     await Promise.all([pumpOut, pumpErr]);
     const last = output.trim().split("\n").filter((line) => /^(PASS|NS:|FAIL:)/.test(line)).at(-1) ?? "";
     const requests = new Map(proxy.requests);
-    const gatewayErrors = (gatewayLog + gateway.output()).split("\n").filter((line) => / (ERROR|WARN) /.test(line) && !/durable file-segment log is not built yet/.test(line));
+    for (const [key, count] of central?.proxy.requests ?? []) requests.set(key, (requests.get(key) ?? 0) + count);
+    const centralLog = central ? central.gateway.output().replace(/^(?=.)/gm, "central: ") : "";
+    const gatewayErrors = (gatewayLog + gateway.output() + centralLog).split("\n").filter((line) => / (ERROR|WARN) /.test(line) && !/durable file-segment log is not built yet/.test(line));
     if (gatewayErrors.length > 0) base.gatewayErrors = gatewayErrors;
-    const gatewayDied = gateway.process.exitCode !== null ? `the gateway exited (${gateway.process.exitCode})` : "";
+    const gatewayDied = [gateway.process.exitCode !== null ? `the gateway exited (${gateway.process.exitCode})` : "", central && central.gateway.process.exitCode !== null ? `the central gateway exited (${central.gateway.process.exitCode})` : ""].filter(Boolean).join("; ");
     const seconds = (performance.now() - started) / 1000;
-    if (process.env.INTEROP_VERBOSE) process.stderr.write(`--- ${client.name}/${scenario} output:\n${output}\n--- gateway:\n${gatewayLog}${gateway.output()}\n`);
+    if (process.env.INTEROP_VERBOSE) process.stderr.write(`--- ${client.name}/${scenario} output:\n${output}\n--- gateway:\n${gatewayLog}${gateway.output()}\n${centralLog}`);
     if (last === "PASS" && exitCode === 0) return { ...base, requests, status: "pass", reason: "", seconds };
     if (last.startsWith("NS:")) return { ...base, requests, status: "n/s", reason: last.slice(3).trim(), seconds };
     const said = last.startsWith("FAIL:") ? last.slice(5).trim() : timedOut ? `timed out after ${cellTimeoutSeconds[scenario]} s` : `exit ${exitCode}: ${output.trim().split("\n").at(-1)?.slice(0, 200) ?? ""}`;
@@ -334,7 +344,37 @@ async function runCell(client: Client, scenario: Scenario, advertised: Map<numbe
     await gateway[Symbol.asyncDispose]();
     await proxy.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await central?.[Symbol.asyncDispose]();
   }
+}
+
+interface Central extends AsyncDisposable {
+  proxy: RecordingProxy;
+  gateway: GatewayProcess;
+}
+
+/** The uplink scenario's central cluster: a second gateway behind its own recording proxy, which it advertises. */
+async function startCentral(): Promise<Central> {
+  const proxy = await RecordingProxy.start();
+  const dataDir = mkdtempSync(join(tmpdir(), "kgate-interop-central-"));
+  const gateway = await startGateway(proxy, dataDir);
+  return {
+    proxy,
+    gateway,
+    async [Symbol.asyncDispose]() {
+      await gateway[Symbol.asyncDispose]();
+      await proxy.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The edge's link: `uplink-*` topics to the central gateway, created there with the edge's partition count, in the
+ * default delivery (exactly-once, as a kgate central cluster has transactions) and with the provenance header.
+ */
+function uplinkArgs(centralPort: number): string[] {
+  return ["--edge-id", "interop", "--uplink", `central bootstrap.servers=127.0.0.1:${centralPort} topics.regex=uplink-.* create.remote.topics=true`];
 }
 
 function parseArgs(argv: string[]) {

@@ -7,6 +7,12 @@ export const BASIC_RECORDS = 1000;
 export const PARTITIONS = 3;
 export const LARGE_BYTES = 900 * 1024;
 export const SMALL_RECORDS = 10_000;
+/**
+ * The uplink scenario: UPLINK_RECORDS basic records produced at an edge gateway whose uplink forwards topics named
+ * `uplink-*` to a central gateway (the program's third argument), then read back from the central one.
+ */
+export const UPLINK_RECORDS = 300;
+export const UPLINK_TIMEOUT_MS = 30_000;
 
 export class NotSupported extends Error {}
 
@@ -167,7 +173,8 @@ export async function askRestart() {
 
 /** Runs a scenario table entry and prints the verdict; exits the process. */
 export async function main(scenarios) {
-  const [scenario, bootstrap] = process.argv.slice(2);
+  // The uplink scenario also gets the central cluster's bootstrap.
+  const [scenario, bootstrap, ...more] = process.argv.slice(2);
   const run = scenarios[scenario];
   let code = 0;
   if (!run) {
@@ -175,7 +182,7 @@ export async function main(scenarios) {
     code = 1;
   } else {
     try {
-      await run(bootstrap);
+      await run(bootstrap, ...more);
       process.stdout.write("PASS\n");
     } catch (error) {
       if (error instanceof NotSupported) process.stdout.write(`NS: ${error.message}\n`);

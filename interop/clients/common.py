@@ -11,6 +11,10 @@ BASIC_RECORDS = 1000
 PARTITIONS = 3
 LARGE_BYTES = 900 * 1024
 SMALL_RECORDS = 10_000
+# The uplink scenario: UPLINK_RECORDS basic records produced at an edge gateway whose uplink forwards topics named
+# uplink-* to a central gateway (the program's third argument), then read back from the central one.
+UPLINK_RECORDS = 300
+UPLINK_TIMEOUT_S = 30
 
 
 class NotSupported(Exception):
@@ -177,13 +181,13 @@ def ask_restart():
 
 
 def main(scenarios):
-    scenario, bootstrap = sys.argv[1], sys.argv[2]
+    scenario, bootstrap, more = sys.argv[1], sys.argv[2], sys.argv[3:]  # uplink: the central cluster too
     run = scenarios.get(scenario)
     if run is None:
         print("FAIL: no scenario %s" % scenario, flush=True)
         sys.exit(1)
     try:
-        run(bootstrap)
+        run(bootstrap, *more)
     except NotSupported as error:
         print("NS: %s" % error, flush=True)
         sys.exit(0)

@@ -6,7 +6,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from common import (BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS,
-                    TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, Failure,
+                    TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, UPLINK_RECORDS,
+                    UPLINK_TIMEOUT_S, Failure,
                     ask_restart, basic_record, check_basic, check_contiguous, check_large, check_transactions,
                     large_value, main, step, topic_name, txn_value, wait_until)
 
@@ -357,6 +358,18 @@ def transactions(bootstrap):
         check_transactions(everything, committed_only=False)
 
 
+def uplink(bootstrap, central):
+    topic = topic_name("uplink")
+    with step("create_topics (edge)"):
+        create_topic(bootstrap, topic)
+    with step("produce (edge)"):
+        produce_basic(bootstrap, topic, 0, UPLINK_RECORDS)
+    with step("consume (assign, central)"):
+        received = consume_assigned(central, topic, UPLINK_RECORDS, timeout_s=UPLINK_TIMEOUT_S)
+    with step("check"):
+        check_basic(received, UPLINK_RECORDS)
+
+
 if __name__ == "__main__":
     main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart,
-          "idempotent": idempotent, "transactions": transactions})
+          "idempotent": idempotent, "transactions": transactions, "uplink": uplink})

@@ -7,7 +7,7 @@ import time
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from common import (BASIC_RECORDS, PARTITIONS, SMALL_RECORDS, Failure, NotSupported, ask_restart, basic_record,
+from common import (BASIC_RECORDS, PARTITIONS, SMALL_RECORDS, UPLINK_RECORDS, UPLINK_TIMEOUT_S, Failure, NotSupported, ask_restart, basic_record,
                     check_basic, check_large, large_value, main, step, topic_name, wait_until)
 
 logging.disable(logging.CRITICAL)
@@ -44,7 +44,13 @@ def to_dict(message):
     }
 
 
-def consume_assigned(bootstrap, topic, count, partitions=PARTITIONS, timeout_s=20, **extra):
+def is_control_record(message):
+    """A transaction marker: kafka-python 2.0.2 never checks a batch's control bit (dpkp/kafka-python#1853, fixed in
+    2.1 by #2499) and returns markers as records, keyed version 0 + type 0 (abort) or 1 (commit)."""
+    return message.key in (b"\x00\x00\x00\x00", b"\x00\x00\x00\x01") and message.value is not None and len(message.value) == 6
+
+
+def consume_assigned(bootstrap, topic, count, partitions=PARTITIONS, timeout_s=20, drop_markers=False, **extra):
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **extra)
     assigned = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(assigned)
@@ -56,7 +62,7 @@ def consume_assigned(bootstrap, topic, count, partitions=PARTITIONS, timeout_s=2
             if time.time() > deadline:
                 raise Failure("received %d of %d records within %d s" % (len(received), count, timeout_s))
             for messages in consumer.poll(200, max_records=5000).values():
-                received.extend(to_dict(m) for m in messages)
+                received.extend(to_dict(m) for m in messages if not (drop_markers and is_control_record(m)))
     finally:
         consumer.close(autocommit=False)
     return received
@@ -345,6 +351,26 @@ def transactions(bootstrap):
     raise Failure("this kafka-python accepts transactional_id: the scenario is still to be written for it")
 
 
+def uplink(bootstrap, central):
+    topic = topic_name("uplink")
+    with step("create_topics (edge)"):
+        create_topic(bootstrap, topic)
+    with step("produce (edge)"):
+        produce_basic(bootstrap, topic, 0, UPLINK_RECORDS)
+    with step("topic on the central cluster"):
+        # assign() takes partitions that must exist: wait for the uplink to create the topic there.
+        consumer = KafkaConsumer(bootstrap_servers=central)
+        try:
+            wait_until(lambda: len(consumer.partitions_for_topic(topic) or ()) == PARTITIONS, UPLINK_TIMEOUT_S, lambda: "%s on the central cluster" % topic)
+        finally:
+            consumer.close()
+    with step("consume (assign, central)"):
+        # The central topic is written in transactions: its commit markers come back as records (is_control_record).
+        received = consume_assigned(central, topic, UPLINK_RECORDS, timeout_s=UPLINK_TIMEOUT_S, drop_markers=True)
+    with step("check"):
+        check_basic(received, UPLINK_RECORDS)
+
+
 if __name__ == "__main__":
     main({"basic": basic, "admin": admin, "group": group, "compression": compression, "large": large, "versions": versions, "restart": restart,
-          "idempotent": idempotent, "transactions": transactions})
+          "idempotent": idempotent, "transactions": transactions, "uplink": uplink})

@@ -4,7 +4,7 @@
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, type Consumer } from "kafkajs";
 import {
   BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, LARGE_BYTES, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET,
-  TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main,
+  TXN_INPUT_RECORDS, TXN_PARTITIONS, TXN_RECORDS, UPLINK_RECORDS, UPLINK_TIMEOUT_MS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main,
   step, topicName, txnValue, waitUntil,
 } from "./common.mjs";
 
@@ -314,5 +314,13 @@ await main({
         await admin.disconnect();
       }
     });
+  },
+
+  async uplink(bootstrap: string, central: string) {
+    const topic = topicName("uplink");
+    await step("createTopics (edge)", () => createTopic(connect(bootstrap), topic));
+    await step("produce (edge)", () => produceBasic(connect(bootstrap), topic, 0, UPLINK_RECORDS));
+    const received = await step("consume (group, central)", () => consume(connect(central), topic, UPLINK_RECORDS, { timeoutMs: UPLINK_TIMEOUT_MS }));
+    await step("check", () => checkBasic(received, UPLINK_RECORDS));
   },
 });

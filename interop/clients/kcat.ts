@@ -4,7 +4,7 @@
 
 import { spawn } from "bun";
 import {
-  IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkTransactions, largeValue, main,
+  IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_RECORDS, UPLINK_RECORDS, UPLINK_TIMEOUT_MS, askRestart, basicRecord, checkBasic, checkContiguous, checkTransactions, largeValue, main,
   step, topicName, txnValue, waitUntil,
 } from "./common.mjs";
 import { Admin, Consumer, Producer, stringSerializers } from "@platformatic/kafka";
@@ -381,5 +381,24 @@ await main({
     await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
     const everything = await step("consume read_uncommitted", () => read("read_uncommitted"));
     await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
+  },
+
+  async uplink(bootstrap: string, central: string) {
+    const topic = topicName("uplink");
+    await step("produce (edge, auto-created topic)", () => produceBasic(bootstrap, topic, 0, UPLINK_RECORDS));
+    // -e stops at the current end: read again until the uplink has forwarded everything. A consumer does not
+    // auto-create topics: until the uplink has created it on the central cluster, kcat exits on an unknown topic.
+    let received: Received[] = [];
+    await step("consume (central)", () =>
+      waitUntil(async () => {
+        received = await consumeAll(central, topic).catch((error) => {
+          if (/Unknown topic or partition/.test(String(error))) return [];
+          throw error;
+        });
+        if (received.length >= UPLINK_RECORDS) return true;
+        await Bun.sleep(500);
+        return false;
+      }, UPLINK_TIMEOUT_MS, `${UPLINK_RECORDS} records`));
+    await step("check", () => checkKcatBasic(received, UPLINK_RECORDS));
   },
 });

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import {
   BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS,
-  TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
+  TXN_PARTITIONS, TXN_RECORDS, UPLINK_RECORDS, UPLINK_TIMEOUT_MS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
   txnValue, waitUntil,
 } from "./common.mjs";
 
@@ -308,5 +308,13 @@ await main({
     await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
     const everything = await step("consume read_uncommitted", () => consumeAssigned(bootstrap, topic, TRANSACTIONS.length * TXN_RECORDS, { partitions: TXN_PARTITIONS, extra: { "isolation.level": "read_uncommitted" } }));
     await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
+  },
+
+  async uplink(bootstrap, central) {
+    const topic = topicName("uplink");
+    await step("createTopic (edge)", () => createTopic(bootstrap, topic));
+    await step("produce (edge)", () => produceBasic(bootstrap, topic, 0, UPLINK_RECORDS));
+    const received = await step("consume (assign, central)", () => consumeAssigned(central, topic, UPLINK_RECORDS, { timeoutMs: UPLINK_TIMEOUT_MS }));
+    await step("check", () => checkBasic(received, UPLINK_RECORDS));
   },
 });

@@ -4,7 +4,7 @@
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import {
   BASIC_RECORDS, IDEMPOTENT_BATCH, IDEMPOTENT_RECORDS, PARTITIONS, SMALL_RECORDS, TRANSACTIONS, TXN_ABORTED_OFFSET, TXN_COMMITTED_OFFSET, TXN_INPUT_RECORDS,
-  TXN_PARTITIONS, TXN_RECORDS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
+  TXN_PARTITIONS, TXN_RECORDS, UPLINK_RECORDS, UPLINK_TIMEOUT_MS, askRestart, basicRecord, checkBasic, checkContiguous, checkLarge, checkTransactions, largeValue, main, step, topicName,
   txnValue, waitUntil,
 } from "./common.mjs";
 
@@ -338,5 +338,25 @@ await main({
     await step("check read_committed", () => checkTransactions(committed, { committedOnly: true }));
     const everything = await step("fetch read_uncommitted", () => fetchAll(bootstrap, topic, TRANSACTIONS.length * TXN_RECORDS, { isolationLevel: 0 }));
     await step("check read_uncommitted", () => checkTransactions(everything, { committedOnly: false }));
+  },
+
+  async uplink(bootstrap: string, central: string) {
+    const topic = topicName("uplink");
+    await step("createTopics (edge)", () => createTopic(bootstrap, topic));
+    await step("produce (edge)", () => produceBasic(bootstrap, topic, 0, UPLINK_RECORDS));
+    // The uplink creates the topic on the central cluster once it sees it: until then metadata has no topic id.
+    await step("topic on the central cluster", () => waitUntil(async () => {
+      const admin = adminFor(central);
+      try {
+        const metadata = await admin.metadata({ topics: [topic] });
+        return metadata.topics.get(topic)?.partitionsCount === PARTITIONS;
+      } catch {
+        return false;
+      } finally {
+        await admin.close();
+      }
+    }, UPLINK_TIMEOUT_MS, `${topic} on the central cluster`));
+    const received = await step("fetch (central)", () => fetchAll(central, topic, UPLINK_RECORDS, { timeoutMs: UPLINK_TIMEOUT_MS }));
+    await step("check", () => checkBasic(received, UPLINK_RECORDS));
   },
 });

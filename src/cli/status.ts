@@ -4,6 +4,7 @@
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { LinkStatus } from "../uplink/link.ts";
+import type { PullStatus } from "../uplink/downlink.ts";
 import { KafkaConnection, KafkaConnectionError } from "../client/kafka-connection.ts";
 import { KafkaClient } from "./kafka-client.ts";
 
@@ -30,7 +31,7 @@ export interface ClusterStatus {
   partitions: PartitionStatus[];
   groups: GroupStatus[];
   /** The gateway's links to central clusters (its HTTP listener's /uplinks); absent when that was not reachable. */
-  uplinks?: { edgeId: string | null; links: LinkStatus[] };
+  uplinks?: { edgeId: string | null; links: LinkStatus[]; pulls?: PullStatus[] };
 }
 
 /** [apiKey, lowest version this code reads, highest it asks for]: each clamped to what the broker advertises. */
@@ -192,7 +193,7 @@ export function renderStatus(status: ClusterStatus): string {
     const total = status.groups.flatMap((group) => group.offsets).reduce((sum, offset) => sum + (offset.lag ?? 0), 0);
     out.push("", `total lag ${total}`);
   }
-  if (status.uplinks && status.uplinks.links.length > 0) {
+  if (status.uplinks && (status.uplinks.links.length > 0 || (status.uplinks.pulls?.length ?? 0) > 0)) {
     out.push("", `uplinks of edge ${status.uplinks.edgeId ?? "-"}`);
     for (const link of status.uplinks.links) {
       const since = Math.round((Date.now() - link.since) / 1_000);
@@ -209,6 +210,13 @@ export function renderStatus(status: ClusterStatus): string {
         Object.entries(p.dropped).map(([reason, count]) => `${reason}=${count}`).join(",") || null,
       ]);
       if (rows.length > 0) out.push(table(["TOPIC", "PARTITION", "REMOTE TOPIC", "FORWARDED", "END", "LAG", "LAG SIZE", "LAG S", "DROPPED"], rows));
+    }
+    for (const pull of status.uplinks.pulls ?? []) {
+      const since = Math.round((Date.now() - pull.since) / 1_000);
+      out.push(`pull ${pull.name}  ${pull.state} for ${since} s  copied ${pull.copiedRecords}  skipped ${pull.skippedRecords}${pull.lastError ? `  last error: ${pull.lastError}` : ""}`);
+      for (const [topic, error] of Object.entries(pull.topicErrors)) out.push(`  ${topic}: ${error}`);
+      const rows = pull.partitions.map((p) => [p.remoteTopic, p.partition, p.localTopic, p.nextOffset, p.lastStableOffset < 0 ? null : p.lastStableOffset, p.lagRecords, p.copiedRecords, p.skippedRecords, p.error]);
+      if (rows.length > 0) out.push(table(["REMOTE TOPIC", "PARTITION", "LOCAL TOPIC", "NEXT", "REMOTE END", "LAG", "COPIED", "SKIPPED", "ERROR"], rows));
     }
   }
   return out.join("\n") + "\n";

@@ -294,6 +294,23 @@ describe("fake brokers", () => {
     }
   });
 
+  test("ApiVersions v3 refused in neither layout (librdkafka 2.0's mock cluster): retried at v0", async () => {
+    // The mock's answer to v3 (rdkafka_mock_handlers.c): UNSUPPORTED_VERSION, a one-byte count of 1, its ApiVersions
+    // range (18, 0..2), ThrottleTimeMs. Read as v0 the count is 0x01001200: kgate refused the broker.
+    const versions: number[] = [];
+    await using broker = fakeBroker((request) => {
+      versions.push(request.header.requestApiVersion);
+      if (request.header.requestApiVersion !== 3) return answerApiVersions(request);
+      const frame = new Uint8Array([0, 0, 0, 17, 0, 0, 0, 0, 0, 35, 1, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0]);
+      new DataView(frame.buffer).setInt32(4, request.header.correlationId);
+      request.socket.write(frame);
+    });
+    const connection = await KafkaConnection.connect(options(broker.port));
+    expect(versions).toEqual([3, 0]);
+    expect(connection.apiVersions.get(3)).toEqual({ min: 0, max: 12 });
+    connection.close();
+  });
+
   test("a broker that accepts and never answers: connect rejects with timeout within requestTimeoutMs", async () => {
     await using broker = fakeBroker(() => {});
     const started = performance.now();

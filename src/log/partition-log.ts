@@ -35,6 +35,11 @@ export interface ReadResult {
    * after the response was written), so the buffer can serve the next read. Never calling it is safe, only slower.
    */
   release?(): void;
+  /**
+   * The views are the reader's own copies (the file log's read buffers), already CRC-checked: until release() the
+   * caller may rewrite them in place (the uplink stamps its producer fields into them instead of copying).
+   */
+  owned?: boolean;
 }
 
 export interface OffsetAndTimestamp {

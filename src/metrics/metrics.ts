@@ -154,6 +154,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     uplinkForwardedBytes: registry.counter("kgate_uplink_forwarded_bytes_total", "Bytes of record batches the uplink forwarded, by link, topic and partition."),
     uplinkDroppedRecords: registry.counter("kgate_uplink_dropped_records_total", "Records deleted before a link forwarded them, by link, topic, partition and reason (drop-oldest, deleted)."),
     uplinkPossibleDuplicates: registry.counter("kgate_uplink_possible_duplicates_total", "At-least-once links: records sent again after their delivery became unknown (crash, lost answer), by link, topic and partition."),
+    uplinkPulledRecords: registry.counter("kgate_uplink_pulled_records_total", "Records a link copied from a central topic into a local one (pull.topics), by link, remote topic and partition."),
     uplinkRejectedProduces: registry.counter("kgate_uplink_rejected_produces_total", "Produce partitions refused because a forwarded topic held max.unforwarded.bytes (full.policy=reject), by link and topic."),
     readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
   };

@@ -19,6 +19,16 @@ export class UplinkError extends Error {
   }
 }
 
+/** Any failure as the link reports it: a connection's failure keeps its kind (timeout, auth, connect, ...). */
+export function asUplinkError(error: unknown): UplinkError {
+  if (error instanceof UplinkError) return error;
+  if (error instanceof KafkaConnectionError) {
+    const kinds: Record<KafkaConnectionError["kind"], UplinkError["kind"]> = { connect: "connect", closed: "connect", timeout: "timeout", auth: "auth", unsupported: "config", protocol: "remote", busy: "remote" };
+    return new UplinkError(error.message, kinds[error.kind]);
+  }
+  return new UplinkError((error as Error)?.message ?? String(error));
+}
+
 export interface RemotePartitions {
   /** Partition count, or an error code for the topic. */
   partitions: number;
@@ -27,10 +37,13 @@ export interface RemotePartitions {
   leaders: number[];
 }
 
-const API = { produce: 0, fetch: 1, listOffsets: 2, metadata: 3, findCoordinator: 10, apiVersions: 18, createTopics: 19, initProducerId: 22, addPartitionsToTxn: 24, endTxn: 26 } as const;
+const API = { produce: 0, fetch: 1, listOffsets: 2, metadata: 3, findCoordinator: 10, apiVersions: 18, createTopics: 19, initProducerId: 22, addPartitionsToTxn: 24, endTxn: 26, describeConfigs: 32 } as const;
+/** DescribeConfigs resource type of a topic. */
+const RESOURCE_TYPE_TOPIC = 2;
 
 export class CentralCluster {
   private readonly connections = new Map<number, Promise<KafkaConnection>>();
+  private readonly coordinators = new Map<string, Promise<KafkaConnection>>();
   private readonly brokers = new Map<number, { host: string; port: number }>();
   private readonly topics = new Map<string, RemotePartitions>();
   private closed = false;
@@ -56,7 +69,7 @@ export class CentralCluster {
         return new CentralCluster(link, clientId, connection);
       } catch (error) {
         if (error instanceof KafkaConnectionError && error.kind === "auth") throw new UplinkError(`${server.host}:${server.port}: ${error.message}`, "auth");
-        errors.push(`${server.host}:${server.port}: ${(error as Error).message}`);
+        errors.push(`${server.host}:${server.port}: ${(error as Error).message}${tlsHint(link, error as Error)}`);
       }
     }
     throw new UplinkError(`no bootstrap server reachable (${errors.join("; ")})`, "connect");
@@ -111,6 +124,27 @@ export class CentralCluster {
     return errors;
   }
 
+  /**
+   * Each topic's max.message.bytes (DescribeConfigs to any broker). A topic the answer refuses (no DescribeConfigs
+   * permission) or leaves out is missing from the map, as is every topic when the cluster has no DescribeConfigs.
+   */
+  async maxMessageBytes(topicNames: string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (topicNames.length === 0 || !this.bootstrap.apiVersions.has(API.describeConfigs)) return found;
+    const version = this.bootstrap.version(API.describeConfigs, 4);
+    const answer = await this.bootstrap.call(API.describeConfigs, version, {
+      resources: topicNames.map((name) => ({ resourceType: RESOURCE_TYPE_TOPIC, resourceName: name, configurationKeys: ["max.message.bytes"] })),
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    for (const result of answer.results) {
+      if (result.errorCode !== ErrorCode.NONE) continue;
+      const value = Number(result.configs.find((config: { name: string }) => config.name === "max.message.bytes")?.value);
+      if (Number.isSafeInteger(value) && value > 0) found.set(result.resourceName, value);
+    }
+    return found;
+  }
+
   /** The connection to a broker by node id (opened on first use). */
   node(nodeId: number): Promise<KafkaConnection> {
     let connection = this.connections.get(nodeId);
@@ -134,8 +168,22 @@ export class CentralCluster {
     return this.node(leaderId);
   }
 
+  /**
+   * The transaction coordinator's connection, found once per session: a coordinator that moves answers
+   * NOT_COORDINATOR, which ends the session, and the next one looks again.
+   */
+  transactionCoordinator(transactionalId: string): Promise<KafkaConnection> {
+    let found = this.coordinators.get(transactionalId);
+    if (!found) {
+      found = this.findTransactionCoordinator(transactionalId);
+      this.coordinators.set(transactionalId, found);
+      found.catch(() => this.coordinators.delete(transactionalId));
+    }
+    return found;
+  }
+
   /** FindCoordinator for a transactional id (retried while the coordinator loads). */
-  async transactionCoordinator(transactionalId: string): Promise<KafkaConnection> {
+  private async findTransactionCoordinator(transactionalId: string): Promise<KafkaConnection> {
     const version = this.bootstrap.version(API.findCoordinator, 6);
     for (let attempt = 0; ; attempt++) {
       const answer = await this.bootstrap.call(API.findCoordinator, version, { key: transactionalId, keyType: 1, coordinatorKeys: [transactionalId] });
@@ -173,6 +221,23 @@ export class CentralCluster {
     this.failure = error;
     this.onFailure?.(error);
   }
+}
+
+/** TLS certificate codes (OpenSSL's, as Node names them) that mean the chain does not lead to a CA we trust. */
+const UNTRUSTED_CHAIN_CODES = new Set(["SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"]);
+
+/** What to check when a TLS connection fails: the link's setting that most likely causes it, or "". */
+function tlsHint(link: LinkConfig, error: Error): string {
+  if (!link.tls || !(error instanceof KafkaConnectionError) || error.kind !== "connect") return "";
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return " (the broker's certificate does not name this host: use a name it has, or ssl.endpoint.identification.algorithm=none)";
+  if (typeof code === "string" && UNTRUSTED_CHAIN_CODES.has(code)) return ` (${code}: is ssl.ca.location the CA that signed the central broker's certificate?)`;
+  if (link.tls.cert === undefined && error.message.includes("CERTIFICATE_REQUIRED")) return " (the broker requires a client certificate: set ssl.certificate.location and ssl.key.location)";
+  // TLS 1.3 checks the client certificate after the client's handshake ended: a refusal shows as a bare close.
+  if (error.cause == null && link.tls.cert !== undefined && /closed the connection$/.test(error.message)) {
+    return " (right after the TLS handshake: a broker requiring client certificates closes like this when it refuses ours; is ssl.certificate.location signed by a CA it trusts?)";
+  }
+  return "";
 }
 
 export function isCoordinatorLoading(errorCode: number): boolean {

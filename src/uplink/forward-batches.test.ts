@@ -664,3 +664,29 @@ describe("edge cases of the record encoding", () => {
     }
   });
 });
+
+describe("ownedInput (the file log's private read buffers)", () => {
+  test("the verbatim path rewrites the caller's batch in place, without copying; stampProducer makes its CRC valid", () => {
+    const input = batchOf(500, sampleRecords(4), Compression.lz4, { producerId: 9, producerEpoch: 2, baseSequence: 40, partitionLeaderEpoch: 7 });
+    const records = decodeInput(input.slice());
+    const [output] = prepareForward([input], { ...VERBATIM, nextOffset: 500, ownedInput: true });
+    expect(output!.batch).toBe(input);
+    expect([output!.firstOffset, output!.lastOffset, output!.records]).toEqual([500, 503, 4]);
+    expect(readInt64(input, 0)).toBe(0);
+    expect(readInt32(input, 12)).toBe(-1);
+    stampProducer(input, 77, 3, 10, true);
+    expect(hasValidCrc(input)).toBe(true);
+    expect(validateBatchForAppend(input).ok).toBe(true);
+    expect(decodeOutput(output!).map((record) => record.value && utf8.decode(record.value))).toEqual(records.map((record) => record.value && utf8.decode(record.value)));
+  });
+
+  test("the rewriting path leaves the input alone and leaves the outputs' CRC to stampProducer", () => {
+    const input = batchOf(0, sampleRecords(3));
+    const before = input.slice();
+    const [output] = prepareForward([input], { ...PROVENANCE, ownedInput: true });
+    expect(input).toEqual(before);
+    stampProducer(output!.batch, 1, 0, 0, false);
+    expect(hasValidCrc(output!.batch)).toBe(true);
+    expect(decodeOutput(output!).map(provenanceOf)).toEqual(["edge-1/orders/3/0", "edge-1/orders/3/1", "edge-1/orders/3/2"]);
+  });
+});

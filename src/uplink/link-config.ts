@@ -59,6 +59,15 @@ export interface LinkConfig {
   requestTimeoutMs: number;
   /** The transactional producer's transaction.timeout.ms: an edge that dies mid-round is aborted after it. */
   transactionTimeoutMs: number;
+  /** The downlink (src/uplink/downlink.ts): central topics copied into local topics; no topics: nothing is pulled. */
+  pull: PullConfig;
+}
+
+export interface PullConfig {
+  /** Remote topic names (`pull.topics`). */
+  topics: string[];
+  /** Template of the local topic's name (`pull.local.topic`): ${topic} (the remote name), ${edge} and ${link} are replaced. */
+  localTopic: string;
 }
 
 export interface UplinkConfig {
@@ -67,7 +76,7 @@ export interface UplinkConfig {
 }
 
 /** Keys whose values accumulate (repeat the key, or give a JSON array). */
-const LIST_KEYS = new Set(["topics", "topics.regex", "topics.exclude"]);
+const LIST_KEYS = new Set(["topics", "topics.regex", "topics.exclude", "pull.topics"]);
 const KEYS = new Set([
   "bootstrap.servers",
   "security.protocol",
@@ -95,6 +104,8 @@ const KEYS = new Set([
   "positions.topic",
   "request.timeout.ms",
   "transaction.timeout.ms",
+  "pull.topics",
+  "pull.local.topic",
 ]);
 
 export const UPLINK_KEYS_HELP = [
@@ -108,6 +119,7 @@ export const UPLINK_KEYS_HELP = [
   "max.unforwarded.bytes=N full.policy=reject|drop-oldest   per topic (default: 1 GiB, reject)",
   "bandwidth.bytes.per.second=N create.remote.topics=true|false provenance=header|off schema.registry.url=URL",
   "request.timeout.ms=MS (default 15000: a silent central cluster is down after it) transaction.timeout.ms=MS (default 60000)",
+  "pull.topics=A,B pull.local.topic=TEMPLATE  copy central topics into local ones (read_committed, exactly once; default ${topic})",
 ];
 
 /** `NAME key=value ...` (one --uplink flag) into the raw key/values of a link. */
@@ -272,7 +284,15 @@ function parseLink(raw: Record<string, string | string[]>, env: Record<string, s
   const names = list("topics").flatMap((entry) => entry.split(",")).filter((entry) => entry !== "");
   const patterns = list("topics.regex").map((source) => regex("topics.regex", source));
   const excludes = list("topics.exclude").map((source) => regex("topics.exclude", source));
-  if (names.length === 0 && patterns.length === 0) fail("names no topics: give topics=A,B or topics.regex=RE");
+  const pullTopics = list("pull.topics").flatMap((entry) => entry.split(",")).filter((entry) => entry !== "");
+  if (names.length === 0 && patterns.length === 0 && pullTopics.length === 0) fail("names no topics: give topics=A,B, topics.regex=RE or pull.topics=A,B");
+  for (const topic of pullTopics) {
+    if (topic.startsWith("__") || topic === "_schemas") fail(`pull.topics: ${topic} is an internal topic; internal topics are never pulled`);
+  }
+  const pullLocalTopic = get("pull.local.topic") ?? "${topic}";
+  const unknownPullVariable = /\$\{(?!topic\}|edge\}|link\})[^}]*\}/.exec(pullLocalTopic);
+  if (unknownPullVariable) fail(`pull.local.topic: unknown variable ${unknownPullVariable[0]} (use \${topic}, \${edge}, \${link})`);
+  if (new Set(pullTopics).size > 1 && !pullLocalTopic.includes("${topic}")) fail("pull.local.topic must contain ${topic} when several topics are pulled, or they would land in one");
 
   const remoteTopic = get("remote.topic") ?? "${topic}";
   const unknownVariable = /\$\{(?!topic\}|edge\}|link\})[^}]*\}/.exec(remoteTopic);
@@ -303,6 +323,7 @@ function parseLink(raw: Record<string, string | string[]>, env: Record<string, s
     positionsTopic: get("positions.topic") ?? POSITIONS_TOPIC_DEFAULT,
     requestTimeoutMs: integer("request.timeout.ms", limits.uplinkRequestTimeoutMs, 100),
     transactionTimeoutMs: integer("transaction.timeout.ms", limits.uplinkTransactionTimeoutMs, 1_000),
+    pull: { topics: [...new Set(pullTopics)], localTopic: pullLocalTopic },
   };
 }
 
@@ -331,4 +352,9 @@ export function linkForwards(link: LinkConfig, topic: string, isInternal: boolea
 
 export function remoteTopicName(link: LinkConfig, edgeId: string, topic: string): string {
   return link.remoteTopic.replaceAll("${topic}", topic).replaceAll("${edge}", edgeId).replaceAll("${link}", link.name);
+}
+
+/** The local topic a pulled remote topic is copied into. */
+export function pullLocalTopicName(link: LinkConfig, edgeId: string, remoteTopic: string): string {
+  return link.pull.localTopic.replaceAll("${topic}", remoteTopic).replaceAll("${edge}", edgeId).replaceAll("${link}", link.name);
 }

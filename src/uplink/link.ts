@@ -26,9 +26,10 @@ import { limits } from "../config.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import { uuidToString } from "../metadata/uuid.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
-import { readBatchHeader } from "../protocol/records/record-batch.ts";
+import { readBatchHeader, RECORD_BATCH_OVERHEAD } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 import { CentralCluster, isCoordinatorLoading, UplinkError } from "./central-cluster.ts";
+import { SessionLoop, type LinkState, type SessionGuard } from "./session-loop.ts";
 import { collectSchemaIds, prepareForward, stampProducer, type OutgoingBatch } from "./forward-batches.ts";
 import { SchemaIdMapper } from "./schema-mapper.ts";
 import type { SchemaStore } from "../registry/store.ts";
@@ -38,7 +39,7 @@ import type { KafkaConnection } from "../client/kafka-connection.ts";
 import { UNFORWARDED_BYTES_FULL_ERROR } from "../log/produce-admission.ts";
 import { LOG_SLAB_BYTES } from "../log/memory-log.ts";
 
-export type LinkState = "starting" | "connected" | "backing-off" | "fenced" | "stopped";
+export type { LinkState } from "./session-loop.ts";
 
 export interface LinkPartitionStatus {
   topic: string;
@@ -86,8 +87,8 @@ interface PartitionCounters {
   forwardedRecords: number;
   forwardedBytes: number;
   dropped: Record<string, number>;
-  /** Cached age of the oldest unforwarded record: [position it was read at, its timestamp]. */
-  oldest: [number, number] | null;
+  /** Cached age of the oldest unforwarded record: [position it was read at, its timestamp, when it was read]. */
+  oldest: [number, number, number] | null;
   droppedLoggedAtMs?: number;
 }
 
@@ -106,6 +107,8 @@ interface Round {
   /** The position each partition reaches once the round is committed. */
   advances: Map<PartitionKey, { position: Position; records: number; bytes: number }>;
   bytes: number;
+  /** Ends the leases of the log reads the entries may still be views of (the verbatim path on owned reads). */
+  releases: (() => void)[];
 }
 
 /** Another instance of the link (same edge id and link name) took over: a new epoch was handed out. */
@@ -116,14 +119,7 @@ function errorKind(code: number): "fenced" | "auth" | "remote" {
   return FENCED_CODES.has(code) ? "fenced" : AUTHORIZATION_CODES.has(code) ? "auth" : "remote";
 }
 
-export class UplinkLink {
-  state: LinkState = "starting";
-  private lastError: string | null = null;
-  private lastErrorKind: UplinkError["kind"] | null = null;
-  private stateSince = Date.now();
-  private stopped = false;
-  private wake: (() => void) | null = null;
-  private cluster: CentralCluster | null = null;
+export class UplinkLink extends SessionLoop {
   /** Committed positions (the truth once connected; the local copy before). */
   private readonly positions = new Map<PartitionKey, Position>();
   private readonly inFlightEnd = new Map<PartitionKey, number>();
@@ -133,25 +129,27 @@ export class UplinkLink {
   private mode: DeliveryMode | null = null;
   private producer = { id: -1, epoch: -1 };
   private readonly sequences = new Map<string, number>();
-  private attempt = 0;
+  /** Records section of a merged batch per remote topic, under its max.message.bytes (read at each session start). */
+  private readonly mergeBytesMaxByTopic = new Map<string, number>();
   private possibleDuplicates = 0;
   private rejectedProduces = 0;
   private readonly throughput = { windowStartMs: Date.now(), bytes: 0, rate: 0 };
   private bandwidthTokens = 0;
   private checkpointWrittenMs = 0;
+  private rounds = 0;
   private bandwidthRefillMs = Date.now();
-  private running: Promise<void> | null = null;
   /** Output batches of the round being built and sent; reused by the next round (see RoundArena). */
   private readonly arena = new RoundArena(Math.ceil(limits.uplinkRoundBytesMax * 1.25) + limits.uplinkMergeBytesMax);
   /** Maps local schema ids to the central registry's (schema.registry.url), or null. */
   private readonly schemaIds: SchemaIdMapper | null;
 
   constructor(
-    readonly config: LinkConfig,
-    private readonly edgeId: string,
+    config: LinkConfig,
+    edgeId: string,
     private readonly broker: Broker,
     localSchemaStore: () => SchemaStore | null = () => null,
   ) {
+    super(config, "uplink", edgeId);
     this.schemaIds = config.schemaRegistryUrl ? new SchemaIdMapper(config.schemaRegistryUrl, localSchemaStore, config.requestTimeoutMs) : null;
     this.checkpoint = new LocalCheckpointFile(broker.config.dataDir, config.name);
     const stored: LocalCheckpoint = this.checkpoint.read();
@@ -160,17 +158,8 @@ export class UplinkLink {
     this.transactionalId = `kgate-uplink.${edgeId}.${config.name}`;
   }
 
-  start(): void {
-    this.running ??= this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    this.cluster?.close();
-    await this.running;
+  protected override onStopped(): void {
     this.checkpoint.write({ positions: this.positions, inFlightEnd: this.inFlightEnd }, true);
-    this.setState("stopped", null);
   }
 
   /** The local partitions this link forwards now. */
@@ -274,39 +263,19 @@ export class UplinkLink {
 
   // --- the session loop ---------------------------------------------------------------------------------------
 
-  private async run(): Promise<void> {
-    let backoffMs: number = limits.uplinkBackoffMinMs;
-    while (!this.stopped) {
-      const startedMs = Date.now();
-      try {
-        await this.session();
-      } catch (error) {
-        if (this.stopped) break;
-        const uplinkError = error instanceof UplinkError ? error : new UplinkError((error as Error).message ?? String(error));
-        const fenced = uplinkError.kind === "fenced";
-        this.lastErrorKind = uplinkError.kind;
-        this.setState(fenced ? "fenced" : "backing-off", uplinkError.message);
-        // A session that ran a while was healthy: start the backoff again from the bottom.
-        if (Date.now() - startedMs > limits.uplinkBackoffMaxMs) backoffMs = limits.uplinkBackoffMinMs;
-        const capped = fenced || uplinkError.kind === "auth" || uplinkError.kind === "config" ? limits.uplinkBackoffMaxMs : backoffMs;
-        await this.sleep(Math.random() * capped);
-        backoffMs = Math.min(backoffMs * 2, limits.uplinkBackoffMaxMs);
-      } finally {
-        this.cluster?.close();
-        this.cluster = null;
-      }
-    }
+  protected override describeFailure(error: UplinkError): { state: LinkState; message: string } {
+    if (error.kind !== "fenced") return { state: "backing-off", message: error.message };
+    const message = error.message.includes("another instance")
+      ? error.message
+      : `${error.message}: another instance of this link (transactional id ${this.transactionalId}: same --edge-id and link name) took over`;
+    return { state: "fenced", message };
   }
 
-  private async session(): Promise<void> {
-    const cluster = await CentralCluster.connect(this.config, `kgate-uplink-${this.edgeId}`, this.attempt++);
-    this.cluster = cluster;
-    const failed = new Promise<never>((_, reject) => {
-      cluster.onFailure = (error) => reject(error instanceof UplinkError ? error : new UplinkError(error.message, "connect"));
-    });
-    failed.catch(() => {});
-    const guard = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, failed]);
+  protected override stateFields(): Record<string, unknown> {
+    return this.mode ? { delivery: this.mode } : {};
+  }
 
+  protected override async session(cluster: CentralCluster, guard: SessionGuard): Promise<void> {
     this.mode = this.chooseMode(cluster);
     this.sequences.clear();
     if (this.mode === "exactly-once") {
@@ -334,16 +303,20 @@ export class UplinkLink {
       // Counted once: the next round records its own window.
       this.inFlightEnd.clear();
     }
+    // Connected once the remote topics are usable too: a link that cannot forward should not flap to connected.
+    const knownRemote = new Set<string>();
+    const checkRemoteTopics = async (partitions: ForwardedPartition[]) => {
+      const remoteTopics = [...new Set(partitions.map((forwarded) => forwarded.remoteTopic))];
+      if (!remoteTopics.some((name) => !knownRemote.has(name))) return;
+      await guard(this.ensureRemoteTopics(cluster, partitions));
+      for (const name of remoteTopics) knownRemote.add(name);
+    };
+    await checkRemoteTopics(this.forwardedPartitions());
     this.setState("connected", null);
 
-    const knownRemote = new Set<string>();
     while (!this.stopped) {
       const partitions = this.forwardedPartitions();
-      const remoteTopics = [...new Set(partitions.map((forwarded) => forwarded.remoteTopic))];
-      if (remoteTopics.some((name) => !knownRemote.has(name))) {
-        await guard(this.ensureRemoteTopics(cluster, partitions));
-        for (const name of remoteTopics) knownRemote.add(name);
-      }
+      await checkRemoteTopics(partitions);
       const round = await guard(this.buildRound(partitions, cluster));
       if (round === null) {
         // Idle: wait for an append; a quiet second probes the cluster, so a dead link is noticed within the request timeout.
@@ -352,7 +325,11 @@ export class UplinkLink {
         else await this.sleep(limits.uplinkLingerMs);
         continue;
       }
-      await guard(this.sendRound(cluster, round));
+      try {
+        await guard(this.sendRound(cluster, round));
+      } finally {
+        for (const release of round.releases) release();
+      }
       // A round short of the budget caught up: let the next one gather more (each round has a fixed cost centrally).
       if (round.bytes < limits.uplinkRoundBytesMax / 2) await this.sleep(limits.uplinkLingerMs);
     }
@@ -434,18 +411,31 @@ export class UplinkLink {
         throw new UplinkError(`remote topic ${name} has ${remote.partitions} partitions; partitioning=same needs ${count} (add partitions there, or use partitioning=key)`, "config");
       }
     }
+    // Merged batches stay under each remote topic's max.message.bytes; one stored batch over it still fails, saying so.
+    const maxMessageBytes = await cluster.maxMessageBytes(names);
+    for (const name of names) {
+      const max = maxMessageBytes.get(name);
+      if (max === undefined) this.mergeBytesMaxByTopic.delete(name);
+      else this.mergeBytesMaxByTopic.set(name, Math.max(1, max - RECORD_BATCH_OVERHEAD));
+    }
   }
 
   // --- rounds -------------------------------------------------------------------------------------------------
 
   /** Reads what each partition has not forwarded, up to the round's budget; null when nothing is waiting. */
   private async buildRound(partitions: ForwardedPartition[], cluster: CentralCluster): Promise<Round | null> {
-    const round: Round = { entries: [], advances: new Map(), bytes: 0 };
+    const round: Round = { entries: [], advances: new Map(), bytes: 0, releases: [] };
     // The previous round is answered (or its session is gone): its batches are no longer read.
     this.arena.reset();
-    const budgetPerPartition = Math.max(limits.uplinkMergeBytesMax, Math.floor(limits.uplinkRoundBytesMax / Math.max(1, partitions.length)));
-    const rotate = partitions.length > 0 ? this.attempt % partitions.length : 0;
-    for (let i = 0; i < partitions.length && round.bytes < limits.uplinkRoundBytesMax; i++) {
+    // With a bandwidth cap a round must still fit well inside the transaction timeout.
+    const roundBytesMax =
+      this.config.bandwidthBytesPerSecond > 0
+        ? Math.max(64 * 1024, Math.min(limits.uplinkRoundBytesMax, Math.floor((this.config.bandwidthBytesPerSecond * this.config.transactionTimeoutMs) / 4_000)))
+        : limits.uplinkRoundBytesMax;
+    const budgetPerPartition = Math.max(Math.min(limits.uplinkMergeBytesMax, roundBytesMax), Math.floor(roundBytesMax / Math.max(1, partitions.length)));
+    // Partitions take turns at going first, so that one with a deep backlog cannot starve the others.
+    const rotate = partitions.length > 0 ? this.rounds++ % partitions.length : 0;
+    for (let i = 0; i < partitions.length && round.bytes < roundBytesMax; i++) {
       const forwarded = partitions[(i + rotate) % partitions.length]!;
       const { log: partitionLog, key } = forwarded;
       let next = this.floorOf(forwarded.topic, forwarded.partition, forwarded.topicId, partitionLog);
@@ -457,7 +447,9 @@ export class UplinkLink {
       }
       const stable = this.broker.producerStates.lastStableOffset(partitionLog);
       if (next >= stable) continue;
-      const read = this.readCommitted(partitionLog, next, Math.min(budgetPerPartition, limits.uplinkRoundBytesMax - round.bytes), stable);
+      const read = this.readCommitted(partitionLog, next, Math.min(budgetPerPartition, roundBytesMax - round.bytes), stable);
+      // Released once the round is answered: entries may be views of what was read (ownedInput, verbatim).
+      round.releases.push(read.release);
       try {
         const { data, end } = read;
         if (end <= next) continue;
@@ -473,8 +465,9 @@ export class UplinkLink {
                 nextOffset: next,
                 provenance: this.config.provenance ? { edgeId: this.edgeId, topic: forwarded.topic, partition: forwarded.partition } : null,
                 keyPartitions: this.config.partitioning === "key" ? (remote?.partitions ?? 1) : null,
-                mergeBytesMax: limits.uplinkMergeBytesMax,
+                mergeBytesMax: Math.min(limits.uplinkMergeBytesMax, this.mergeBytesMaxByTopic.get(forwarded.remoteTopic) ?? Infinity),
                 allocate: this.arena.allocate,
+                ownedInput: read.owned,
                 ...(schemaIds ? { schemaId: (localId: number) => schemaIds.remoteId(localId) } : {}),
               });
         let records = 0;
@@ -486,11 +479,14 @@ export class UplinkLink {
         }
         round.bytes += bytes;
         round.advances.set(key, { position: { topicId: forwarded.topicId, nextOffset: end }, records, bytes });
-      } finally {
-        read.release();
+      } catch (error) {
+        for (const release of round.releases) release();
+        throw error;
       }
     }
-    return round.advances.size === 0 ? null : round;
+    if (round.advances.size > 0) return round;
+    for (const release of round.releases) release();
+    return null;
   }
 
   /**
@@ -498,15 +494,17 @@ export class UplinkLink {
    * and batches of aborted transactions (`end` passes those too). Read in slab-sized pieces: the file log reads a
    * larger piece into fresh memory. The views stay valid until release().
    */
-  private readCommitted(log: PartitionLog, from: number, budget: number, stable: number): { data: Uint8Array[]; end: number; release: () => void } {
+  private readCommitted(log: PartitionLog, from: number, budget: number, stable: number): { data: Uint8Array[]; end: number; owned: boolean; release: () => void } {
     const producerState = this.broker.producerStates.of(log);
     const releases: (() => void)[] = [];
     const data: Uint8Array[] = [];
     let end = from;
     let bytes = 0;
+    let owned = true;
     reading: while (bytes < budget && end < stable) {
       const read = log.read(end, Math.min(LOG_SLAB_BYTES, budget - bytes), true);
       if (read.release) releases.push(read.release);
+      owned &&= read.owned === true;
       if (read.batches.length === 0) break;
       for (const batch of read.batches) {
         const header = readBatchHeader(batch);
@@ -518,7 +516,7 @@ export class UplinkLink {
         data.push(batch);
       }
     }
-    return { data, end, release: () => releases.forEach((release) => release()) };
+    return { data, end, owned, release: () => releases.forEach((release) => release()) };
   }
 
   private async sendRound(cluster: CentralCluster, round: Round): Promise<void> {
@@ -586,7 +584,7 @@ export class UplinkLink {
           const code = partition.partitionErrorCode;
           if (code === ErrorCode.NONE) continue;
           // The previous transaction's markers are still being written: Kafka's producer retries shortly.
-          if (code === ErrorCode.CONCURRENT_TRANSACTIONS || isCoordinatorLoading(code)) retry = true;
+          if (code === ErrorCode.CONCURRENT_TRANSACTIONS || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) retry = true;
           else if (code !== ErrorCode.OPERATION_NOT_ATTEMPTED) {
             throw new UplinkError(`AddPartitionsToTxn ${topic.name}-${partition.partitionIndex}: ${errorName(code)}`, errorKind(code));
           }
@@ -604,7 +602,8 @@ export class UplinkLink {
     for (let attempt = 0; ; attempt++) {
       const answer = await coordinator.call(26, version, { transactionalId: this.transactionalId, producerId: BigInt(this.producer.id), producerEpoch: this.producer.epoch, committed: true });
       if (answer.errorCode === ErrorCode.NONE) return;
-      if ((answer.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS || isCoordinatorLoading(answer.errorCode)) && attempt < 100) {
+      // NOT_COORDINATOR ends the session: the coordinator found for it moved, and the next session finds it again.
+      if ((answer.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS || answer.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) && attempt < 100) {
         await Bun.sleep(Math.min(5 * (attempt + 1), 100));
         continue;
       }
@@ -708,26 +707,21 @@ export class UplinkLink {
     log.warn("uplink: records dropped before they were forwarded", { link: this.config.name, topic, partition, reason, records, droppedSoFar: counters.dropped[reason] });
   }
 
+  /**
+   * Age of the oldest unforwarded record: the first timestamp of the batch at the position. Finding it reads that
+   * batch (from disk, for an old one), so it is looked up again only when the position moved and a second passed:
+   * status and metrics scrapes cost no reads in between.
+   */
   private lagSeconds(forwarded: ForwardedPartition, next: number, counters: PartitionCounters): number {
     if (next >= forwarded.log.logEndOffset) return 0;
-    if (counters.oldest === null || counters.oldest[0] !== next) {
+    const nowMs = Date.now();
+    if (counters.oldest === null || (counters.oldest[0] !== next && nowMs - counters.oldest[2] >= 1_000)) {
       const read = forwarded.log.read(next, 1, true);
       const first = read.batches[0];
-      counters.oldest = [next, first ? readBatchHeader(first).baseTimestamp : Date.now()];
+      counters.oldest = [next, first ? readBatchHeader(first).baseTimestamp : nowMs, nowMs];
       read.release?.();
     }
-    return Math.max(0, (Date.now() - counters.oldest[1]) / 1_000);
-  }
-
-  private setState(state: LinkState, error: string | null): void {
-    const changed = state !== this.state || error !== this.lastError;
-    if (state !== this.state) this.stateSince = Date.now();
-    this.state = state;
-    this.lastError = error;
-    if (!changed) return;
-    const fields = { link: this.config.name, state, ...(this.mode ? { delivery: this.mode } : {}), ...(error ? { error, kind: this.lastErrorKind } : {}) };
-    if (state === "connected" || state === "stopped") log.info("uplink state", fields);
-    else log.warn("uplink state", fields);
+    return Math.max(0, (nowMs - counters.oldest[1]) / 1_000);
   }
 
   /** True when woken by an append (or stop), false after limits.uplinkIdleWaitMs of quiet. */
@@ -743,20 +737,6 @@ export class UplinkLink {
       const timer = setTimeout(() => done(false), limits.uplinkIdleWaitMs);
       cancel = this.broker.appendWaiters.wait(logs, () => done(true));
       this.wake = () => done(true);
-    });
-  }
-
-  private async sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
     });
   }
 

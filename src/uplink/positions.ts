@@ -9,7 +9,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
-import { buildRecordBatch, decodeRecords, readBatchHeader, splitBatches } from "../protocol/records/record-batch.ts";
+import { buildRecordBatch, decodeRecords, readBatchHeader, splitBatches, type RecordBatchHeader } from "../protocol/records/record-batch.ts";
 import { readTransactionMarker } from "../transactions/producer-states.ts";
 import type { CentralCluster } from "./central-cluster.ts";
 import { UplinkError } from "./central-cluster.ts";
@@ -159,26 +159,15 @@ export async function readRemotePositions(cluster: CentralCluster, positionsTopi
         continue;
       }
       if (data.errorCode !== ErrorCode.NONE) throw new UplinkError(`Fetch(${positionsTopic}-${partition}, read_committed): ${errorName(data.errorCode)}`);
-      const aborted = [...(data.abortedTransactions ?? [])].map((entry) => ({ producerId: Number(entry.producerId), firstOffset: Number(entry.firstOffset) })).sort((a, b) => a.firstOffset - b.firstOffset);
-      const abortedProducers = new Set<number>();
-      const split = data.records ? splitBatches(data.records) : null;
-      const batches = split && split.ok ? split.batches : [];
+      const batches = readCommittedBatches(data.records, data.abortedTransactions, offset);
       if (batches.length === 0) {
         if (offset < Number(data.logStartOffset)) offset = Number(data.logStartOffset);
         else break;
         continue;
       }
-      for (const batch of batches) {
-        const header = readBatchHeader(batch);
-        const nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
-        if (nextOffset <= offset) continue;
-        while (aborted.length > 0 && aborted[0]!.firstOffset <= header.baseOffset + header.lastOffsetDelta) abortedProducers.add(aborted.shift()!.producerId);
+      for (const { batch, header, nextOffset, readable } of batches) {
         offset = nextOffset;
-        if (header.control) {
-          if (readTransactionMarker(batch)?.commit === false) abortedProducers.delete(header.producerId);
-          continue;
-        }
-        if (header.transactional && abortedProducers.has(header.producerId)) continue;
+        if (!readable) continue;
         if (header.baseOffset >= end) break;
         for (const record of decodeRecords(batch)) {
           if (record.key === null || record.value === null) continue;
@@ -193,4 +182,48 @@ export async function readRemotePositions(cluster: CentralCluster, positionsTopi
     }
   }
   return found;
+}
+
+/** One batch of a read_committed Fetch answer. */
+export interface FetchedBatch {
+  batch: Uint8Array;
+  header: RecordBatchHeader;
+  /** The offset after the batch: where reading goes on. */
+  nextOffset: number;
+  /** False for a control batch (transaction marker) and for a batch of an aborted transaction: none of its records is read. */
+  readable: boolean;
+}
+
+/**
+ * The whole batches of one partition of a read_committed Fetch answer that end at or past `fromOffset`, each marked
+ * readable or not, as Kafka's consumer walks them (CompletedFetch.nextFetchedRecord): an aborted transaction the
+ * answer lists (producer id, first offset) makes that producer's transactional batches from its first offset on
+ * unreadable until the producer's abort marker; control batches are never readable. A partial batch at the end (the
+ * answer's byte limit) is left for the next Fetch. Used by the positions read below and by the downlink.
+ */
+export function readCommittedBatches(
+  records: Uint8Array | null,
+  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[] | null,
+  fromOffset: number,
+): FetchedBatch[] {
+  if (records === null || records.length === 0) return [];
+  const aborted = (abortedTransactions ?? []).map((entry) => ({ producerId: Number(entry.producerId), firstOffset: Number(entry.firstOffset) })).sort((a, b) => a.firstOffset - b.firstOffset);
+  const abortedProducers = new Set<number>();
+  const walked: FetchedBatch[] = [];
+  // Whole batches only: a batch cut by the answer's byte limit ends the walk (splitBatches keeps those before it).
+  for (const batch of splitBatches(records).batches) {
+    const header = readBatchHeader(batch);
+    const lastOffset = header.baseOffset + header.lastOffsetDelta;
+    if (lastOffset < fromOffset) continue;
+    while (aborted.length > 0 && aborted[0]!.firstOffset <= lastOffset) abortedProducers.add(aborted.shift()!.producerId);
+    let readable = true;
+    if (header.control) {
+      if (readTransactionMarker(batch)?.commit === false) abortedProducers.delete(header.producerId);
+      readable = false;
+    } else if (header.transactional && abortedProducers.has(header.producerId)) {
+      readable = false;
+    }
+    walked.push({ batch, header, nextOffset: lastOffset + 1, readable });
+  }
+  return walked;
 }

@@ -2,13 +2,17 @@
 // - every forwarded partition's log gets a retention floor (the lowest position over the links that forward it);
 // - Produce asks `admit` before appending to a forwarded partition (the full policy);
 // - status() for `/uplinks`, `kgate status` and the metrics below.
+// Links that name pull.topics also copy central topics into local ones (src/uplink/downlink.ts), in a loop of their own;
+// a link with only pull.topics forwards nothing and has no forwarding session.
 
 import type { Broker } from "../broker.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import { uuidToString } from "../metadata/uuid.ts";
 import type { Labels } from "../metrics/metrics.ts";
-import type { UplinkConfig } from "./link-config.ts";
+import { linkForwards, pullLocalTopicName, type UplinkConfig } from "./link-config.ts";
+import { log } from "../util/logger.ts";
 import { UplinkLink, type LinkState, type LinkStatus } from "./link.ts";
+import { Downlink, type PullStatus } from "./downlink.ts";
 import type { SchemaStore } from "../registry/store.ts";
 
 const LINK_STATES: readonly LinkState[] = ["starting", "connected", "backing-off", "fenced", "stopped"];
@@ -17,6 +21,8 @@ const FLOOR_ATTACH_INTERVAL_MS = 1_000;
 
 export class Uplink {
   readonly links: UplinkLink[];
+  /** One per link with pull.topics. */
+  readonly pulls: Downlink[];
   private readonly floorTimer: ReturnType<typeof setInterval>;
   /** kgate's own registry, set once it has started (it starts after the links). */
   schemaStore: SchemaStore | null = null;
@@ -25,7 +31,7 @@ export class Uplink {
     readonly config: UplinkConfig,
     private readonly broker: Broker,
   ) {
-    this.links = config.links.map((link) => new UplinkLink(link, config.edgeId, broker, () => this.schemaStore));
+    this.links = config.links.filter((link) => link.topics.names.length > 0 || link.topics.patterns.length > 0).map((link) => new UplinkLink(link, config.edgeId, broker, () => this.schemaStore));
     this.attachFloors();
     this.floorTimer = setInterval(() => this.attachFloors(), FLOOR_ATTACH_INTERVAL_MS);
     this.floorTimer.unref();
@@ -36,18 +42,28 @@ export class Uplink {
       }
       return null;
     };
+    this.pulls = config.links.filter((link) => link.pull.topics.length > 0).map((link) => new Downlink(link, config.edgeId, broker));
+    // A pulled copy in a forwarded topic goes back to the central cluster once (the pull's guard stops it there).
+    for (const pulling of config.links) {
+      for (const remoteTopic of pulling.pull.topics) {
+        const local = pullLocalTopicName(pulling, config.edgeId, remoteTopic);
+        const forwarding = config.links.find((link) => linkForwards(link, local, false));
+        if (forwarding) log.warn("uplink: a pulled topic is also forwarded; its pulled records go back to the central cluster once", { pull: pulling.name, remoteTopic, localTopic: local, forwardedBy: forwarding.name });
+      }
+    }
     this.registerMetrics();
     for (const link of this.links) link.start();
+    for (const pull of this.pulls) pull.start();
   }
 
-  status(): { edgeId: string; links: LinkStatus[] } {
-    return { edgeId: this.config.edgeId, links: this.links.map((link) => link.status()) };
+  status(): { edgeId: string; links: LinkStatus[]; pulls: PullStatus[] } {
+    return { edgeId: this.config.edgeId, links: this.links.map((link) => link.status()), pulls: this.pulls.map((pull) => pull.status()) };
   }
 
   async stop(): Promise<void> {
     clearInterval(this.floorTimer);
     this.broker.produceAdmission = null;
-    await Promise.all(this.links.map((link) => link.stop()));
+    await Promise.all([...this.links.map((link) => link.stop()), ...this.pulls.map((pull) => pull.stop())]);
   }
 
   /** Sets the retention floor of every forwarded partition's log (idempotent). */
@@ -89,6 +105,20 @@ export class Uplink {
     registry.collected("kgate_uplink_lag_records", "Records of the partition not forwarded yet.", perPartition((partition) => partition.lagRecords));
     registry.collected("kgate_uplink_lag_bytes", "Bytes of the partition not forwarded yet.", perPartition((partition) => partition.lagBytes));
     registry.collected("kgate_uplink_lag_seconds", "Age of the oldest record not forwarded yet.", perPartition((partition) => partition.lagSeconds));
+    let pullSnapshot: { atMs: number; pulls: PullStatus[] } = { atMs: 0, pulls: [] };
+    const pulls = () => {
+      const nowMs = Date.now();
+      if (nowMs - pullSnapshot.atMs > 100) pullSnapshot = { atMs: nowMs, pulls: this.pulls.map((pull) => pull.status()) };
+      return pullSnapshot.pulls;
+    };
+    registry.collected("kgate_uplink_pull_state", "1 for the pull's current state (starting, connected, backing-off, stopped), per link with pull.topics.", function* () {
+      for (const pull of pulls()) for (const state of LINK_STATES) if (state !== "fenced") yield [{ link: pull.name, state }, pull.state === state ? 1 : 0] as [Labels, number];
+    });
+    registry.collected("kgate_uplink_pull_lag_records", "Committed records of a pulled central partition not copied into the local topic yet (as of the last Fetch).", function* () {
+      for (const pull of pulls()) {
+        for (const partition of pull.partitions) yield [{ link: pull.name, topic: partition.remoteTopic, partition: partition.partition, local_topic: partition.localTopic }, partition.lagRecords] as [Labels, number];
+      }
+    });
     registry.collected("kgate_uplink_throughput_bytes_per_second", "Bytes per second the link forwarded over its last second of rounds.", function* () {
       for (const link of links()) yield [{ link: link.name }, link.throughputBytesPerSecond] as [Labels, number];
     });

@@ -39,12 +39,12 @@ export interface GatewayProcess extends AsyncDisposable {
   finished(): Promise<number>;
 }
 
-/** Starts `command` (plus --listen 127.0.0.1:0 unless given) and waits for its "kafka listener up" line. */
+/** Starts `command` (plus --listen 127.0.0.1:0 unless it gives --listen or --listeners) and waits for its "kafka listener up" line. */
 export async function startGatewayProcess(
   command: string[],
   { cwd, timeoutMs = 30_000, env }: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
 ): Promise<GatewayProcess> {
-  const args = command.includes("--listen") ? command : [...command, "--listen", "127.0.0.1:0"];
+  const args = command.includes("--listen") || command.includes("--listeners") ? command : [...command, "--listen", "127.0.0.1:0"];
   const child = spawn(args, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let logged = "";
   const decoder = new TextDecoder();

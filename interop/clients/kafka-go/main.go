@@ -121,6 +121,51 @@ func readAll(bootstrap, topic string, count int, timeout time.Duration) []kafka.
 	return got
 }
 
+// The uplink scenario: records produced at the edge gateway (bootstrap), read back from the central one, the
+// program's third argument.
+const (
+	uplinkRecords = 300
+	uplinkTimeout = 30 * time.Second
+)
+
+var central string
+
+// readUntil reads every partition from its first offset until the total reaches count. Unlike readAll it does not
+// go by offsets: a topic written in transactions (the uplink's, on the central cluster) holds commit markers, which
+// take offsets but never reach a Fetch v2 reader.
+func readUntil(bootstrap, topic string, count int, timeout time.Duration) []kafka.Message {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out := make(chan kafka.Message, count)
+	for p := 0; p < partitions; p++ {
+		reader := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{bootstrap}, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond})
+		defer reader.Close()
+		go func(reader *kafka.Reader) {
+			for {
+				m, err := reader.ReadMessage(ctx)
+				if err != nil {
+					return
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}(reader)
+	}
+	var got []kafka.Message
+	for len(got) < count {
+		select {
+		case m := <-out:
+			got = append(got, m)
+		case <-ctx.Done():
+			fail("read %d of %d records within %v", len(got), count, timeout)
+		}
+	}
+	return got
+}
+
 func checkBasic(got []kafka.Message, count int) { checkBasicOrdered(got, count, count) }
 
 // checkBasicOrdered checks order within each partition only among keys below orderedBelow.
@@ -198,6 +243,15 @@ func collect(failures *[]string, label string, body func()) {
 }
 
 var scenarios = map[string]func(bootstrap string){
+	"uplink": func(bootstrap string) {
+		topic := topicName("uplink")
+		ensureTopic(bootstrap, topic, partitions)
+		produce(bootstrap, topic, nil, basicMessages(0, uplinkRecords))
+		// Auto-created by the lookup if the uplink has not created it yet: with the same 3 partitions.
+		ensureTopic(central, topic, partitions)
+		checkBasic(readUntil(central, topic, uplinkRecords, uplinkTimeout), uplinkRecords)
+	},
+
 	"basic": func(bootstrap string) {
 		topic := topicName("basic")
 		ensureTopic(bootstrap, topic, partitions)
@@ -396,6 +450,9 @@ var notSupported = map[string]string{
 func main() {
 	rand.Seed(time.Now().UnixNano())
 	scenario, bootstrap := os.Args[1], os.Args[2]
+	if len(os.Args) > 3 {
+		central = os.Args[3]
+	}
 	if reason, ok := notSupported[scenario]; ok {
 		fmt.Printf("NS: %s\n", reason)
 		return

@@ -72,6 +72,33 @@ func newConfig(version sarama.KafkaVersion) *sarama.Config {
 
 var modern = sarama.V2_1_0_0
 
+// The uplink scenario: records produced at the edge gateway (bootstrap), read back from the central one, the
+// program's third argument.
+const (
+	uplinkRecords = 300
+	uplinkTimeout = 30 * time.Second
+)
+
+var central string
+
+// waitForTopic waits until the cluster has the topic with parts partitions (the uplink creates it on the central one).
+func waitForTopic(bootstrap, topic string, parts int, timeout time.Duration) {
+	client, err := sarama.NewClient([]string{bootstrap}, newConfig(modern))
+	must("new client", err)
+	defer client.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := client.Partitions(topic)
+		if err == nil && len(got) == parts {
+			return
+		}
+		if time.Now().After(deadline) {
+			fail("topic %s on %s: %d partitions, err %v", topic, bootstrap, len(got), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func basicMessage(topic string, i int, withHeaders bool) *sarama.ProducerMessage {
 	message := &sarama.ProducerMessage{
 		Topic:     topic,
@@ -219,6 +246,14 @@ func askRestart() {
 }
 
 var scenarios = map[string]func(bootstrap string){
+	"uplink": func(bootstrap string) {
+		topic := topicName("uplink")
+		createTopic(bootstrap, topic, partitions)
+		produceBasic(bootstrap, newConfig(modern), topic, 0, uplinkRecords, true)
+		waitForTopic(central, topic, partitions, uplinkTimeout)
+		checkBasic(consumeAll(central, newConfig(modern), topic, partitions, uplinkRecords, uplinkTimeout), uplinkRecords, true, true)
+	},
+
 	"basic": func(bootstrap string) {
 		topic := topicName("basic")
 		createTopic(bootstrap, topic, partitions)
@@ -620,6 +655,9 @@ func main() {
 	sarama.Logger = log.New(ioutil.Discard, "", 0)
 	rand.Seed(time.Now().UnixNano())
 	scenario, bootstrap := os.Args[1], os.Args[2]
+	if len(os.Args) > 3 {
+		central = os.Args[3]
+	}
 	if reason, ok := notSupported[scenario]; ok {
 		fmt.Printf("NS: %s\n", reason)
 		return

@@ -725,7 +725,7 @@ export class FilePartitionLog implements PartitionLog {
       released = true;
       buffers.release(bytes);
     };
-    return { batches, bytes: total, nextPosition: position + at, release };
+    return { batches, bytes: total, nextPosition: position + at, release, owned: true };
   }
 
   /** The last batch readWholeBatch returned (batchForTimestamp's scan callback cannot return it directly). */

@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../../helpers/server.ts";
-import { Central, createTopic, exactlyOnceInOrder, ProduceLoop, readCentral, startEdge, waitForwarded, type Edge } from "./rig.ts";
+import { Central, createTopic, exactlyOnceInOrder, kafkaAt, ProduceLoop, readCentral, startEdge, waitForwarded, type Edge } from "./rig.ts";
 
 let central: Central;
 
@@ -80,3 +80,27 @@ test("through cut, blackhole, resets and a central restart, every acknowledged r
   // A round whose commit answer was lost is committed but not counted here: the counter is a lower bound.
   expect(status.forwardedRecords).toBeLessThanOrEqual(records.length);
 }, 180_000);
+
+test("a second instance of the same edge and link fences the first, which says so in its status", async () => {
+  const topic = "fenced";
+  const link = `central bootstrap.servers=${central.bootstrap} topics=${topic} create.remote.topics=true request.timeout.ms=2000`;
+  await using first = await startEdge([link]);
+  await createTopic(first.bootstrap, topic, 1);
+  const send = async (bootstrap: string, value: string) => {
+    const producer = kafkaAt(bootstrap).producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value }] });
+    await producer.disconnect();
+  };
+  await send(first.bootstrap, "from-first");
+  await waitForwarded(first.links);
+  // The same edge id and link name: the same transactional id, so InitProducerId fences the first.
+  await using second = await startEdge([link]);
+  await createTopic(second.bootstrap, topic, 1);
+  await send(second.bootstrap, "from-second");
+  await waitForwarded(second.links);
+  await send(first.bootstrap, "first-again");
+  await waitFor(() => first.links()[0]!.state === "fenced", { timeoutMs: 10_000 });
+  expect(first.links()[0]!.lastError).toContain("another instance");
+  expect(second.links()[0]!.state).toBe("connected");
+}, 60_000);

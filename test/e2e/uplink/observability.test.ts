@@ -1,6 +1,6 @@
 // What an operator sees of a link: /uplinks (JSON), `kgate status` (tables, or --json) and /metrics, while the
 // central cluster is down (state backing-off with the last error, lag growing) and once it is back (connected,
-// lag 0, forwarded offsets at the log end).
+// lag 0, forwarded offsets at the log end), and a pull's copied records.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { runStatus } from "../../../src/cli/status.ts";
@@ -25,7 +25,7 @@ async function status(bootstrap: string, http: string, json: boolean): Promise<s
 
 test("state, last error, lag in records, bytes and seconds, forwarded offsets and throughput in /uplinks, kgate status and /metrics", async () => {
   central.proxy.cut();
-  await using edge = await startEdge([`central bootstrap.servers=${central.bootstrap} topics=events create.remote.topics=true request.timeout.ms=2000`], { extraArgs: ["--registry-listen", "127.0.0.1:0"] });
+  await using edge = await startEdge([`central bootstrap.servers=${central.bootstrap} topics=events create.remote.topics=true pull.topics=commands request.timeout.ms=2000`], { extraArgs: ["--registry-listen", "127.0.0.1:0"] });
   const http = `http://127.0.0.1:${edge.registry!.server.port}`;
   await createTopic(edge.bootstrap, "events", 2);
   const producer = kafkaAt(edge.bootstrap).producer();
@@ -52,7 +52,16 @@ test("state, last error, lag in records, bytes and seconds, forwarded offsets an
   expect(metricsDown).toContain('kgate_uplink_lag_records{link="central",topic="events",partition="0"} 20');
 
   central.proxy.pass();
+  await createTopic(central.gateway.bootstrap, "commands", 1);
+  const commands = kafkaAt(central.gateway.bootstrap).producer();
+  await commands.connect();
+  await commands.send({ topic: "commands", acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ value: `c${i}` })) });
+  await commands.disconnect();
   await waitForwarded(edge.links);
+  await waitFor(() => edge.uplink!.status().pulls[0]?.copiedRecords === 5, { timeoutMs: 20_000 });
+  const pullTable = await status(edge.bootstrap, http, false);
+  expect(pullTable).toMatch(/pull central {2}connected for \d+ s {2}copied 5 {2}skipped 0/);
+  expect(pullTable).toMatch(/commands\s+0\s+commands\s+5\s+5\s+0\s+5\s+0/);
   const up = JSON.parse(await status(edge.bootstrap, http, true));
   expect(up.uplinks.links[0].state).toBe("connected");
   expect(up.uplinks.links[0].delivery).toBe("exactly-once");

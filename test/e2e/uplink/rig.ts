@@ -20,20 +20,33 @@ export function temporaryFolder(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `kgate-${prefix}-`));
 }
 
-/** A central kgate process behind a FaultProxy; restartable on the same data folder. */
+/**
+ * A central kgate process behind a FaultProxy; restartable on the same data folder. With `listeners` (security
+ * protocols, e.g. ["SASL_SSL", "PLAINTEXT"]) it gets one listener of each on 127.0.0.1: the first behind the proxy
+ * (advertised as the proxy), the others direct (advertised as themselves); the TLS and SASL flags go in extraArgs.
+ */
 export class Central implements AsyncDisposable {
   gateway!: GatewayProcess;
   private constructor(
     readonly proxy: FaultProxy,
     readonly dataDir: string,
     private readonly extraArgs: string[],
+    private readonly listeners: string[] | null,
   ) {}
 
-  static async start(extraArgs: string[] = []): Promise<Central> {
+  static async start(extraArgs: string[] = [], { listeners = null as string[] | null } = {}): Promise<Central> {
     const proxy = await FaultProxy.start(1);
-    const central = new Central(proxy, temporaryFolder("central"), extraArgs);
+    const central = new Central(proxy, temporaryFolder("central"), extraArgs, listeners);
     await central.restart();
     return central;
+  }
+
+  /** The direct address of the listener with this security protocol (each listener is named after its protocol). */
+  listenerBootstrap(name: string): string {
+    for (const match of this.gateway.output().matchAll(/kafka listener up listen=(\S+) advertised=\S+ listener=(\S+)/g)) {
+      if (match[2] === name) return match[1]!;
+    }
+    throw new Error(`the central cluster has no ${name} listener`);
   }
 
   /** Through the proxy: what the edge's links are given. */
@@ -42,10 +55,10 @@ export class Central implements AsyncDisposable {
   }
 
   async restart(): Promise<void> {
-    this.gateway = await startGatewayProcess(
-      [process.execPath, "src/main.ts", "--data", this.dataDir, "--registry-listen", "off", "--listen", "127.0.0.1:0", "--advertise", `127.0.0.1:${this.proxy.port}`, ...this.extraArgs],
-      { cwd: repoRoot },
-    );
+    const listen = this.listeners
+      ? ["--listeners", this.listeners.map((name) => `${name}://127.0.0.1:0`).join(","), "--advertised-listeners", `${this.listeners[0]}://127.0.0.1:${this.proxy.port}`]
+      : ["--listen", "127.0.0.1:0", "--advertise", `127.0.0.1:${this.proxy.port}`];
+    this.gateway = await startGatewayProcess([process.execPath, "src/main.ts", "--data", this.dataDir, "--registry-listen", "off", ...listen, ...this.extraArgs], { cwd: repoRoot });
     this.proxy.setUpstream(this.gateway.port);
   }
 
@@ -66,12 +79,18 @@ export interface Edge extends KgateServer, AsyncDisposable {
   links(): LinkStatus[];
 }
 
-/** An in-process edge gateway on the file log with the given uplink flags (`--uplink ...` values). */
-export async function startEdge(uplinks: string[], { dataDir = temporaryFolder("edge"), extraArgs = [] as string[] } = {}): Promise<Edge> {
+/**
+ * An in-process edge gateway on the file log with the given uplink flags (`--uplink ...` values); `env` is the
+ * environment its configuration reads (sasl.password.env), later flags in extraArgs win over the defaults here.
+ */
+export async function startEdge(
+  uplinks: string[],
+  { dataDir = temporaryFolder("edge"), extraArgs = [] as string[], env = {} as Record<string, string> } = {},
+): Promise<Edge> {
   setLogLevel((process.env.KGATE_TEST_LOG_LEVEL as "debug" | undefined) ?? "error");
   const argv = ["--listen", "127.0.0.1:0", "--data", dataDir, "--registry-listen", "off", "--edge-id", "edge1", ...extraArgs];
   for (const uplink of uplinks) argv.push("--uplink", uplink);
-  const server = startServer(parseConfig(argv, {})!);
+  const server = startServer(parseConfig(argv, env)!);
   return Object.assign(server, {
     bootstrap: `127.0.0.1:${server.port}`,
     dataDir,
@@ -147,14 +166,24 @@ export interface CentralRecord {
 
 /** Every committed record of `topic` on the central cluster (read_committed), once `expected` arrived and 500 ms passed without more. */
 export async function readCentral(bootstrap: string, topic: string, expected: number, timeoutMs = 60_000): Promise<CentralRecord[]> {
+  return (await readMessages(bootstrap, topic, expected, timeoutMs)).map(({ partition, message }) => ({
+    partition,
+    offset: Number(message.offset),
+    value: message.value!.toString(),
+    origin: message.headers?.["kgate-origin"]?.toString() ?? null,
+  }));
+}
+
+/** Like readCentral, with kafkajs's messages as they came (keys, headers, timestamps); also reads an edge's topics. */
+export async function readMessages(bootstrap: string, topic: string, expected: number, timeoutMs = 60_000): Promise<{ partition: number; message: KafkaMessage }[]> {
   const consumer = kafkaAt(bootstrap, "uplink-reader").consumer({ groupId: `reader-${Math.random()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  const seen: CentralRecord[] = [];
+  const seen: { partition: number; message: KafkaMessage }[] = [];
   let lastAt = Date.now();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }: { partition: number; message: KafkaMessage }) => {
-      seen.push({ partition, offset: Number(message.offset), value: message.value!.toString(), origin: message.headers?.["kgate-origin"]?.toString() ?? null });
+      seen.push({ partition, message });
       lastAt = Date.now();
     },
   });
@@ -183,4 +212,40 @@ export function exactlyOnceInOrder(acknowledged: string[], records: CentralRecor
     lastByPartition.set(record.partition, n);
   }
   return { missing, duplicated, outOfOrder };
+}
+
+/**
+ * The edge's own service, whatever its links are doing: `count` records a kafkajs producer sends to `topic` come back
+ * to a kafkajs consumer (a group of its own, from the beginning). Returns how many of them it read back.
+ */
+export async function localRoundTrip(bootstrap: string, topic: string, tag: string, count = 10, timeoutMs = 20_000): Promise<number> {
+  const kafka = kafkaAt(bootstrap, "local-check");
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const values = Array.from({ length: count }, (_, n) => `${tag}-${n}`);
+  await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
+  await producer.disconnect();
+  const wanted = new Set(values);
+  const consumer = kafka.consumer({ groupId: `local-check-${Math.random()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let found = 0;
+  await consumer.run({
+    eachMessage: async ({ message }: { message: KafkaMessage }) => {
+      if (wanted.delete(message.value?.toString() ?? "")) found++;
+    },
+  });
+  await waitFor(() => wanted.size === 0, { timeoutMs }).catch(() => {});
+  await consumer.disconnect();
+  return found;
+}
+
+/**
+ * Waits until the edge's first link is backing off with an error (containing `expected`, when given: on a loaded
+ * machine an earlier attempt may fail otherwise first, e.g. a coordinator still loading), and returns the error.
+ */
+export async function backingOff(edge: Edge, timeoutMs = 15_000, expected?: string): Promise<string> {
+  const error = () => edge.links()[0]!.lastError;
+  await waitFor(() => edge.links()[0]!.state === "backing-off" && error() !== null && (expected === undefined || error()!.includes(expected)), { timeoutMs, intervalMs: 20 });
+  return error()!;
 }
