@@ -114,14 +114,14 @@ export const limits = {
    * fixed cost (AddPartitionsToTxn, EndTxn and their syncs on the central cluster) stays small beside the data,
    * small enough that the RSS it costs (read buffers and encoded requests) is bounded.
    */
-  uplinkRoundBytesMax: 8 * MiB,
+  uplinkRoundBytesMax: 16 * MiB,
   /** Records sections merged into one forwarded batch on the rewriting path (Kafka's default max.message.bytes is ~1 MiB). */
   uplinkMergeBytesMax: 512 * KiB,
   /** Produce requests in flight per central broker: Kafka keeps the last 5 batches per producer for deduplication. */
   uplinkProduceInFlightMax: 5,
   /** Uplink reconnect backoff: first delay and cap (exponential, with full jitter). */
   uplinkBackoffMinMs: 200,
-  uplinkBackoffMaxMs: 30_000,
+  uplinkBackoffMaxMs: 10_000,
   /** A central broker that answers nothing this long is treated as down: the link leaves the connected state. */
   uplinkRequestTimeoutMs: 15_000,
   uplinkConnectTimeoutMs: 10_000,

@@ -30,7 +30,7 @@ import { readBatchHeader, RECORD_BATCH_OVERHEAD } from "../protocol/records/reco
 import { log } from "../util/logger.ts";
 import { CentralCluster, isCoordinatorLoading, UplinkError } from "./central-cluster.ts";
 import { SessionLoop, type LinkState, type SessionGuard } from "./session-loop.ts";
-import { collectSchemaIds, prepareForward, stampProducer, type OutgoingBatch } from "./forward-batches.ts";
+import { collectSchemaIds, isVerbatimForward, prepareForward, stampProducer, type ForwardOptions } from "./forward-batches.ts";
 import { SchemaIdMapper } from "./schema-mapper.ts";
 import type { SchemaStore } from "../registry/store.ts";
 import { linkForwards, remoteTopicName, type DeliveryMode, type LinkConfig } from "./link-config.ts";
@@ -139,7 +139,7 @@ export class UplinkLink extends SessionLoop {
   private rounds = 0;
   private bandwidthRefillMs = Date.now();
   /** Output batches of the round being built and sent; reused by the next round (see RoundArena). */
-  private readonly arena = new RoundArena(Math.ceil(limits.uplinkRoundBytesMax * 1.25) + limits.uplinkMergeBytesMax);
+  private readonly arena = new RoundArena(Math.ceil(limits.uplinkRoundBytesMax * 1.1) + limits.uplinkMergeBytesMax);
   /** Maps local schema ids to the central registry's (schema.registry.url), or null. */
   private readonly schemaIds: SchemaIdMapper | null;
 
@@ -447,42 +447,47 @@ export class UplinkLink extends SessionLoop {
       }
       const stable = this.broker.producerStates.lastStableOffset(partitionLog);
       if (next >= stable) continue;
-      const read = this.readCommitted(partitionLog, next, Math.min(budgetPerPartition, roundBytesMax - round.bytes), stable);
-      // Released once the round is answered: entries may be views of what was read (ownedInput, verbatim).
-      round.releases.push(read.release);
+      // Chunk by chunk (a slab each): a rewritten chunk's read buffer goes back at once, so a round holds its output
+      // in the arena and one slab of input; a chunk forwarded in place keeps its buffer until the round is answered.
+      const remote = cluster.remoteTopic(forwarded.remoteTopic);
+      let end = next;
+      let records = 0;
+      let bytes = 0;
       try {
-        const { data, end } = read;
-        if (end <= next) continue;
-        const remote = cluster.remoteTopic(forwarded.remoteTopic);
-        // Ids of the local registry must exist centrally before their envelopes are rewritten.
-        if (this.schemaIds && data.length > 0) await this.schemaIds.resolve(collectSchemaIds(data));
-        const schemaIds = this.schemaIds;
-        const outgoing: OutgoingBatch[] =
-          data.length === 0
-            ? []
-            : prepareForward(data, {
-                sourcePartition: forwarded.partition,
-                nextOffset: next,
-                provenance: this.config.provenance ? { edgeId: this.edgeId, topic: forwarded.topic, partition: forwarded.partition } : null,
-                keyPartitions: this.config.partitioning === "key" ? (remote?.partitions ?? 1) : null,
-                mergeBytesMax: Math.min(limits.uplinkMergeBytesMax, this.mergeBytesMaxByTopic.get(forwarded.remoteTopic) ?? Infinity),
-                allocate: this.arena.allocate,
-                ownedInput: read.owned,
-                ...(schemaIds ? { schemaId: (localId: number) => schemaIds.remoteId(localId) } : {}),
-              });
-        let records = 0;
-        let bytes = 0;
-        for (const batch of outgoing) {
-          round.entries.push({ remoteTopic: forwarded.remoteTopic, remotePartition: batch.partition, batch: batch.batch, records: batch.records });
-          records += batch.records;
-          bytes += batch.batch.length;
+        for (const chunk of this.readCommitted(partitionLog, next, Math.min(budgetPerPartition, roundBytesMax - round.bytes), stable)) {
+          end = chunk.end;
+          const options: ForwardOptions = {
+            sourcePartition: forwarded.partition,
+            nextOffset: next,
+            provenance: this.config.provenance ? { edgeId: this.edgeId, topic: forwarded.topic, partition: forwarded.partition } : null,
+            keyPartitions: this.config.partitioning === "key" ? (remote?.partitions ?? 1) : null,
+            mergeBytesMax: Math.min(limits.uplinkMergeBytesMax, this.mergeBytesMaxByTopic.get(forwarded.remoteTopic) ?? Infinity),
+            allocate: this.arena.allocate,
+            ownedInput: chunk.owned,
+          };
+          const schemaIds = this.schemaIds;
+          if (schemaIds) options.schemaId = (localId) => schemaIds.remoteId(localId);
+          const inPlace = chunk.owned && isVerbatimForward(options);
+          try {
+            // Ids of the local registry must exist centrally before their envelopes are rewritten.
+            if (schemaIds && chunk.data.length > 0) await schemaIds.resolve(collectSchemaIds(chunk.data));
+            for (const batch of chunk.data.length === 0 ? [] : prepareForward(chunk.data, options)) {
+              round.entries.push({ remoteTopic: forwarded.remoteTopic, remotePartition: batch.partition, batch: batch.batch, records: batch.records });
+              records += batch.records;
+              bytes += batch.batch.length;
+            }
+          } finally {
+            if (inPlace) round.releases.push(chunk.release);
+            else chunk.release();
+          }
         }
-        round.bytes += bytes;
-        round.advances.set(key, { position: { topicId: forwarded.topicId, nextOffset: end }, records, bytes });
       } catch (error) {
         for (const release of round.releases) release();
         throw error;
       }
+      if (end <= next) continue;
+      round.bytes += bytes;
+      round.advances.set(key, { position: { topicId: forwarded.topicId, nextOffset: end }, records, bytes });
     }
     if (round.advances.size > 0) return round;
     for (const release of round.releases) release();
@@ -490,33 +495,39 @@ export class UplinkLink extends SessionLoop {
   }
 
   /**
-   * The batches to forward from `from`: up to `budget` bytes, below the last stable offset, without control batches
-   * and batches of aborted transactions (`end` passes those too). Read in slab-sized pieces: the file log reads a
-   * larger piece into fresh memory. The views stay valid until release().
+   * The batches to forward from `from`, one slab-sized read at a time (the file log reads a larger piece into fresh
+   * memory): up to `budget` bytes, below the last stable offset, without control batches and batches of aborted
+   * transactions (`end`, the position after the chunk, passes those too). Each chunk's views stay valid until its
+   * release(), which the caller must call.
    */
-  private readCommitted(log: PartitionLog, from: number, budget: number, stable: number): { data: Uint8Array[]; end: number; owned: boolean; release: () => void } {
+  private *readCommitted(log: PartitionLog, from: number, budget: number, stable: number): Generator<{ data: Uint8Array[]; end: number; owned: boolean; release: () => void }> {
     const producerState = this.broker.producerStates.of(log);
-    const releases: (() => void)[] = [];
-    const data: Uint8Array[] = [];
     let end = from;
     let bytes = 0;
-    let owned = true;
-    reading: while (bytes < budget && end < stable) {
+    while (bytes < budget && end < stable) {
       const read = log.read(end, Math.min(LOG_SLAB_BYTES, budget - bytes), true);
-      if (read.release) releases.push(read.release);
-      owned &&= read.owned === true;
-      if (read.batches.length === 0) break;
+      const release = () => read.release?.();
+      if (read.batches.length === 0) {
+        release();
+        return;
+      }
+      const data: Uint8Array[] = [];
+      let reachedStable = false;
       for (const batch of read.batches) {
         const header = readBatchHeader(batch);
-        if (header.baseOffset >= stable) break reading;
+        if (header.baseOffset >= stable) {
+          reachedStable = true;
+          break;
+        }
         end = header.baseOffset + header.lastOffsetDelta + 1;
         bytes += batch.length;
         if (header.control) continue;
         if (header.transactional && producerState.isAborted(header.producerId, header.baseOffset)) continue;
         data.push(batch);
       }
+      yield { data, end, owned: read.owned === true, release };
+      if (reachedStable) return;
     }
-    return { data, end, owned, release: () => releases.forEach((release) => release()) };
   }
 
   private async sendRound(cluster: CentralCluster, round: Round): Promise<void> {

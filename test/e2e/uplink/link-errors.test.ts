@@ -10,7 +10,7 @@
 //   every kgate has transactions);
 // - the central cluster blackholed while the link idles: it leaves "connected" within request.timeout.ms plus the
 //   idle wait (limits.uplinkIdleWaitMs), measured.
-// Errors no retry can fix are retried at the backoff's cap (limits.uplinkBackoffMaxMs, 30 s); this file lowers the
+// Errors no retry can fix are retried at the backoff's cap (limits.uplinkBackoffMaxMs, 10 s); this file lowers the
 // cap (in this process only) so that the recovery after a fix shows within seconds.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";

@@ -9,7 +9,7 @@
 //   neither in the status, the edge's logs, /uplinks, nor the central cluster's output;
 // - a broker certificate from an unknown CA gives a clear TLS error.
 // The edge's own produce and consume go on in every failing case. Refused credentials are retried at the backoff's
-// cap (limits.uplinkBackoffMaxMs, 30 s): this file lowers the cap (in this process only) to see a retry within seconds.
+// cap (limits.uplinkBackoffMaxMs, 10 s): this file lowers the cap (in this process only) to see a retry within seconds.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
