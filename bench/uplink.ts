@@ -178,7 +178,7 @@ async function main(): Promise<void> {
         break;
       }
       if (performance.now() - startedMs > 600_000) throw new Error(`catch-up did not finish: ${JSON.stringify(status).slice(0, 500)}`);
-      await Bun.sleep(connectedMs === 0 ? 20 : 250);
+      await Bun.sleep(100);
     }
     const seconds = (performance.now() - startedMs) / 1_000;
     // Forwarding alone: from the link's connection to the end (the central's start and the link's backoff apart).

@@ -130,7 +130,7 @@ export const limits = {
   /** Throttle time given with a Produce refused because a forwarded topic holds max.unforwarded.bytes (full.policy=reject). */
   uplinkFullThrottleMs: 1_000,
   /** A link that caught up waits this long before its next round, so that steady forwarding sends fewer, larger transactions. */
-  uplinkLingerMs: 50,
+  uplinkLingerMs: 250,
   /** How long an idle link waits for a local append before it looks again (appends also wake it at once). */
   uplinkIdleWaitMs: 1_000,
   /** Downlink Fetch long poll (maxWaitMs): a central record reaches the edge at once, an idle pull costs two requests a second. */

@@ -25,6 +25,7 @@ import type { Broker } from "../broker.ts";
 import { limits } from "../config.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import { uuidToString } from "../metadata/uuid.ts";
+import type { Topic } from "../metadata/topic-store.ts";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
 import { readBatchHeader, RECORD_BATCH_OVERHEAD } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
@@ -138,6 +139,7 @@ export class UplinkLink extends SessionLoop {
   private checkpointWrittenMs = 0;
   private rounds = 0;
   private bandwidthRefillMs = Date.now();
+  private readonly topicCache = new WeakMap<Topic, { forwards: boolean; partitions: ForwardedPartition[] }>();
   /** Output batches of the round being built and sent; reused by the next round (see RoundArena). */
   private readonly arena = new RoundArena(Math.ceil(limits.uplinkRoundBytesMax * 1.1) + limits.uplinkMergeBytesMax);
   /** Maps local schema ids to the central registry's (schema.registry.url), or null. */
@@ -162,16 +164,32 @@ export class UplinkLink extends SessionLoop {
     this.checkpoint.write({ positions: this.positions, inFlightEnd: this.inFlightEnd }, true);
   }
 
-  /** The local partitions this link forwards now. */
+  /**
+   * The local partitions this link forwards now: asked each round, by status and by every scrape, so what does not
+   * change for a topic (whether it matches, its id's text, its remote name, its partitions' keys) is kept per topic
+   * object (a topic created again is another object).
+   */
   forwardedPartitions(): ForwardedPartition[] {
     const found: ForwardedPartition[] = [];
     for (const topic of this.broker.topics.list()) {
-      if (!linkForwards(this.config, topic.name, topic.isInternal)) continue;
-      const topicId = uuidToString(topic.topicId);
-      const remoteTopic = remoteTopicName(this.config, this.edgeId, topic.name);
-      topic.partitions.forEach((log, partition) => found.push({ key: partitionKey(topic.name, partition), topic: topic.name, partition, topicId, log, remoteTopic }));
+      const known = this.known(topic);
+      if (known.forwards) found.push(...known.partitions);
     }
     return found;
+  }
+
+  private known(topic: Topic): { forwards: boolean; partitions: ForwardedPartition[] } {
+    let known = this.topicCache.get(topic);
+    if (!known || known.partitions.length !== topic.partitions.length) {
+      const topicId = uuidToString(topic.topicId);
+      const remoteTopic = remoteTopicName(this.config, this.edgeId, topic.name);
+      known = {
+        forwards: linkForwards(this.config, topic.name, topic.isInternal),
+        partitions: topic.partitions.map((log, partition) => ({ key: partitionKey(topic.name, partition), topic: topic.name, partition, topicId, log, remoteTopic })),
+      };
+      this.topicCache.set(topic, known);
+    }
+    return known;
   }
 
   /** The first offset of the partition this link still needs (retention and compaction keep it), or null when it does not forward it. */
@@ -187,11 +205,13 @@ export class UplinkLink extends SessionLoop {
    */
   admit(topicName: string, partition: number, log: PartitionLog): { errorCode: number; throttleTimeMs: number; message: string } | null {
     const topic = this.broker.topics.get(topicName);
-    if (!topic || !linkForwards(this.config, topic.name, topic.isInternal)) return null;
-    const topicId = uuidToString(topic.topicId);
+    if (!topic) return null;
+    const known = this.known(topic);
+    if (!known.forwards) return null;
+    const topicId = known.partitions[0]?.topicId ?? uuidToString(topic.topicId);
     const unforwarded = () => {
       let bytes = 0;
-      topic.partitions.forEach((partitionLog, index) => (bytes += partitionLog.bytesFrom(this.floorOf(topic.name, index, topicId, partitionLog))));
+      for (const forwarded of known.partitions) bytes += forwarded.log.bytesFrom(this.floorOf(forwarded.topic, forwarded.partition, topicId, forwarded.log));
       return bytes;
     };
     if (unforwarded() < this.config.unforwardedBytesMax) return null;
