@@ -47,7 +47,8 @@
 // Not done: the local topic's configs are not copied from the remote one; pulled records skip schema validation and
 // the full policy of Produce (they come from the central cluster); only static pull.topics (no regex).
 
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../log/file/file-io.ts";
 import { join } from "node:path";
 import type { Broker } from "../broker.ts";
 import type { KafkaConnection } from "../client/kafka-connection.ts";
@@ -804,13 +805,6 @@ class PullCheckpointFile {
     if (this.path === null) return;
     const partitions: Record<string, PullMark & { localTopic: string }> = {};
     for (const [key, mark] of marks) partitions[key.replace("\u0000", "/")] = mark;
-    const temporary = `${this.path}.tmp`;
-    const fd = openSync(temporary, "w");
-    try {
-      writeSync(fd, JSON.stringify({ partitions }));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, this.path);
+    writeFileAtomic(this.path, JSON.stringify({ partitions }), { durable: false });
   }
 }

@@ -6,7 +6,8 @@
 //   acknowledged round, with the end of what is in flight so that a crash's possible duplicates are counted), and in
 //   exactly-once mode a copy that is never ahead of the truth, which holds retention back before the link connects.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../log/file/file-io.ts";
 import { join } from "node:path";
 import { ErrorCode, errorName } from "../protocol/error-codes.ts";
 import { buildRecordBatch, decodeRecords, readBatchHeader, splitBatches, type RecordBatchHeader } from "../protocol/records/record-batch.ts";
@@ -66,27 +67,10 @@ export class LocalCheckpointFile {
     };
   }
 
-  /** Replaces the file atomically; `durable` also fsyncs it (and the rename's folder entry is made by rename itself). */
+  /** Replaces the file atomically; `durable` also makes it survive a power cut. */
   write(checkpoint: LocalCheckpoint, durable: boolean): void {
     if (this.path === null) return;
-    const text = JSON.stringify({ positions: Object.fromEntries(checkpoint.positions), inFlightEnd: Object.fromEntries(checkpoint.inFlightEnd) });
-    const temporary = `${this.path}.tmp`;
-    const fd = openSync(temporary, "w");
-    try {
-      writeSync(fd, text);
-      if (durable) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, this.path);
-    if (durable) {
-      const folder = openSync(join(this.path, ".."), "r");
-      try {
-        fsyncSync(folder);
-      } finally {
-        closeSync(folder);
-      }
-    }
+    writeFileAtomic(this.path, JSON.stringify({ positions: Object.fromEntries(checkpoint.positions), inFlightEnd: Object.fromEntries(checkpoint.inFlightEnd) }), { durable });
   }
 }
 

@@ -58,8 +58,12 @@ export function fsyncDirectory(path: string): void {
   recordDurability("dirsync", path);
 }
 
-/** Replaces `path` with `bytes` so that a crash leaves either the old or the new content, never a mix. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+/**
+ * Replaces `path` with `bytes` so that a crash leaves either the old or the new content, never a mix. `durable`
+ * (default) also makes the new content survive a power cut (fsync of the file, then of its folder); without it a
+ * power cut may leave the old content, which suits hints that may lag (the uplink's checkpoint copies).
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string, { durable = true } = {}): void {
   const temporaryPath = `${path}.tmp`;
   const fd = openSync(temporaryPath, "w");
   recordDurability("create", temporaryPath);
@@ -67,12 +71,14 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     const data = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
     let at = 0;
     while (at < data.length) at += writeSync(fd, data, at, data.length - at);
-    fsyncSync(fd);
-    recordDurability("sync", temporaryPath, data.length);
+    if (durable) {
+      fsyncSync(fd);
+      recordDurability("sync", temporaryPath, data.length);
+    }
   } finally {
     closeSync(fd);
   }
   renameSync(temporaryPath, path);
   recordDurability("rename", temporaryPath, resolve(path));
-  fsyncDirectory(dirname(path));
+  if (durable) fsyncDirectory(dirname(path));
 }
