@@ -8,30 +8,58 @@
 // flags, in the same run. Prints a table of absolute numbers and, as its last
 // line, one line of ratios. See bench/README.md for what each number means.
 
-import { spawn, spawnSync, type Subprocess } from "bun";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, type Subprocess } from "bun";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import {
+  BENCH,
+  BUN,
+  HOST,
+  LOGS,
+  MOCK,
+  MiB,
+  OUT,
+  PERF,
+  ROOT,
+  consumeArgs,
+  cpuSeconds,
+  createTopics as createTopicsVia,
+  div,
+  envNum,
+  f,
+  fmtInt,
+  installCleanup,
+  isNum,
+  kgateArgs as kgateFlags,
+  killAll,
+  latencyArgs,
+  latencyStats,
+  libVersion,
+  median,
+  parseConsume,
+  parseProduce,
+  perfFailure,
+  probeArgs,
+  produceArgs,
+  readLatencySamples,
+  removeTempDir,
+  resolveKgate as resolveKgateCmd,
+  rssBytes,
+  runPerf,
+  sleep,
+  startKgate as launchKgate,
+  stop,
+  tail,
+  track,
+  waitForListen,
+  type ConsumeResult,
+  type KgateLauncher,
+  type PerfRun,
+  type ProduceResult,
+} from "./lib.ts";
 
 // ---------------------------------------------------------------- configuration
-
-const ROOT = resolve(import.meta.dir, "..");
-const BENCH = join(ROOT, "bench");
-const OUT = join(BENCH, "out");
-const LOGS = join(OUT, "logs");
-const PERF = join(OUT, "rdkafka_performance");
-const MOCK = join(OUT, "mock-broker");
-const BUN = process.execPath;
-const HOST = "127.0.0.1";
-const MiB = 1024 * 1024;
-
-function envNum(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw.replace(/_/g, ""));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a number`);
-  return n;
-}
 
 const SCALE = envNum("BENCH_SCALE", 1);
 const scaled = (name: string, fallback: number, min = 1): number => Math.max(min, Math.round(envNum(name, fallback) * SCALE));
@@ -60,215 +88,16 @@ const cfg = {
 };
 if (cfg.kgateMode !== "file" && cfg.kgateMode !== "memory") throw new Error("BENCH_KGATE_MODE must be file or memory");
 
-const CLK_TCK = (() => {
-  const r = spawnSync(["getconf", "CLK_TCK"]);
-  const n = Number(r.stdout.toString().trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
 // ---------------------------------------------------------------- process bookkeeping
 
-const children = new Set<Subprocess>();
-const tempDirs = new Set<string>();
-
-function track<T extends Subprocess>(p: T): T {
-  children.add(p);
-  void p.exited.then(() => children.delete(p));
-  return p;
-}
-
-function killAll(): void {
-  for (const p of children) {
-    try {
-      p.kill("SIGKILL");
-    } catch {}
-  }
-  children.clear();
-  for (const d of tempDirs) {
-    try {
-      rmSync(d, { recursive: true, force: true });
-    } catch {}
-  }
-  tempDirs.clear();
-}
-
-process.on("exit", killAll);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(sig, () => {
-    console.error(`\n[bench] ${sig}: stopping children`);
-    killAll();
-    process.exit(130);
-  });
-}
-
-/** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
-async function stop(p: Subprocess | undefined, graceMs = 3_000): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  try {
-    p.kill("SIGTERM");
-  } catch {}
-  const t = setTimeout(() => {
-    try {
-      p.kill("SIGKILL");
-    } catch {}
-  }, graceMs);
-  await p.exited;
-  clearTimeout(t);
-}
-
-function makeTempDir(tag: string): string {
-  mkdirSync(cfg.dataBase, { recursive: true });
-  const d = mkdtempSync(join(cfg.dataBase, `kgate-bench-${tag}-`));
-  tempDirs.add(d);
-  return d;
-}
-
-function removeTempDir(d: string): void {
-  rmSync(d, { recursive: true, force: true });
-  tempDirs.delete(d);
-}
+installCleanup("[bench]");
 
 const log = (msg: string): void => console.error(`[bench] ${msg}`);
-const sleep = (ms: number): Promise<void> => Bun.sleep(ms);
-
-// ---------------------------------------------------------------- /proc readers
-
-/** utime+stime of the whole process (all threads), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After "pid (comm) ", rest[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-}
-
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-// ---------------------------------------------------------------- networking helpers
-
-async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: HOST, port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-async function canConnect(host: string, port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: host, port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Polls until host:port accepts, the process exits, or timeout. Returns ms waited or null. */
-async function waitForListen(host: string, port: number, p: Subprocess, timeoutMs: number, t0 = performance.now()): Promise<number | null> {
-  const deadline = t0 + timeoutMs;
-  while (performance.now() < deadline) {
-    if (p.exitCode !== null || p.signalCode !== null) return null;
-    if (await canConnect(host, port)) return performance.now() - t0;
-    await sleep(1);
-  }
-  return null;
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "";
-  }
-}
 
 // ---------------------------------------------------------------- rdkafka_performance
 
-interface PerfRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  wallMs: number;
-}
+const perf = (args: string[], timeoutMs = cfg.phaseTimeoutMs): Promise<PerfRun> => runPerf(args, timeoutMs);
 
-async function perf(args: string[], timeoutMs = cfg.phaseTimeoutMs): Promise<PerfRun> {
-  const t0 = performance.now();
-  const p = track(spawn([PERF, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" }));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      p.kill("SIGINT"); // rdkafka_performance stops and prints its summary
-    } catch {}
-    setTimeout(() => {
-      try {
-        p.kill("SIGKILL");
-      } catch {}
-    }, 5_000);
-  }, timeoutMs);
-  const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  const code = await p.exited;
-  clearTimeout(timer);
-  return { code, stdout, stderr, timedOut, wallMs: performance.now() - t0 };
-}
-
-interface ProduceResult {
-  msgs: number;
-  bytes: number;
-  delivered: number;
-  failed: number;
-  ms: number;
-  msgsPerSec: number;
-  mbPerSec: number;
-}
-
-function parseProduce(out: string): ProduceResult | null {
-  const re =
-    /% (\d+) messages produced \((\d+) bytes\), (\d+) delivered \(offset -?\d+, (\d+) failed\) in (\d+)ms: (\d+) msgs\/s and ([\d.]+) MB\/s/g;
-  let m: RegExpExecArray | null;
-  let last: RegExpExecArray | null = null;
-  while ((m = re.exec(out))) last = m;
-  if (!last) return null;
-  return {
-    msgs: Number(last[1]),
-    bytes: Number(last[2]),
-    delivered: Number(last[3]),
-    failed: Number(last[4]),
-    ms: Number(last[5]),
-    msgsPerSec: Number(last[6]),
-    mbPerSec: Number(last[7]),
-  };
-}
-
-interface ConsumeResult {
-  msgs: number;
-  bytes: number;
-  ms: number;
-  msgsPerSec: number;
-  mbPerSec: number;
-}
-
-function parseConsume(out: string): ConsumeResult | null {
-  const re = /% (\d+) messages \((\d+) bytes\) consumed in (\d+)ms: (\d+) msgs\/s \(([\d.]+) MB\/s\)/g;
-  let m: RegExpExecArray | null;
-  let last: RegExpExecArray | null = null;
-  while ((m = re.exec(out))) last = m;
-  if (!last) return null;
-  return { msgs: Number(last[1]), bytes: Number(last[2]), ms: Number(last[3]), msgsPerSec: Number(last[4]), mbPerSec: Number(last[5]) };
-}
-
-function perfFailure(what: string, r: PerfRun): string {
-  const lines = (r.stdout + "\n" + r.stderr)
-    .split("\n")
-    .filter((l) => l.trim() && !l.includes("CONFWARN"))
-    .slice(-8)
-    .join("\n    ");
-  return `${what}: rdkafka_performance exit ${r.code}${r.timedOut ? " (timed out)" : ""}\n    ${lines}`;
-}
 
 // ---------------------------------------------------------------- targets
 
@@ -328,7 +157,7 @@ async function withCpu<T>(t: Target, fn: () => Promise<T>): Promise<{ value: T; 
 }
 
 function commonProduceArgs(t: Target, topic: string, size: number, count: number): string[] {
-  return ["-P", "-t", topic, "-p", "0", "-b", t.bootstrap, "-s", String(size), "-c", String(count), "-a", "-1"];
+  return produceArgs(t.bootstrap, topic, size, count);
 }
 
 async function producePhase(t: Target, r: Results, label: string, topic: string, size: number, count: number, linger = cfg.lingerMs) {
@@ -349,9 +178,7 @@ async function producePhase(t: Target, r: Results, label: string, topic: string,
 async function consumePhase(t: Target, r: Results, label: string, topic: string, count: number) {
   if (t.stalled) return undefined;
   log(`${t.name}: ${label}: consume ${count} records from ${topic} (from beginning)`);
-  const { value: run, cpuS } = await withCpu(t, () =>
-    perf(["-C", "-t", topic, "-p", "0", "-b", t.bootstrap, "-o", "beginning", "-e", "-c", String(count)]),
-  );
+  const { value: run, cpuS } = await withCpu(t, () => perf(consumeArgs(t.bootstrap, topic, [0], count)));
   const parsed = parseConsume(run.stdout);
   if (!parsed || parsed.msgs < count) {
     r.errors.push(perfFailure(`${label} (consumed ${parsed?.msgs ?? "?"} of ${count})`, run));
@@ -369,27 +196,11 @@ async function latencyPhase(t: Target, r: Results, topic: string) {
   rmSync(file, { force: true });
   log(`${t.name}: latency: ${cfg.latMsgs} x 100 B at ${cfg.latRate}/s (acks=all, linger.ms=0)`);
   const run = await perf(
-    [
-      ...commonProduceArgs(t, topic, 100, cfg.latMsgs),
-      "-r",
-      String(cfg.latRate),
-      "-l",
-      "-A",
-      file,
-      "-X",
-      "linger.ms=0",
-    ],
+    latencyArgs(t.bootstrap, topic, cfg.latMsgs, cfg.latRate, file),
     Math.max(cfg.phaseTimeoutMs, (cfg.latMsgs / cfg.latRate) * 1000 * 2 + 30_000),
   );
   const parsed = parseProduce(run.stdout);
-  let samples: number[] = [];
-  try {
-    samples = readFileSync(file, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map(Number)
-      .filter((n) => Number.isFinite(n) && n >= 0);
-  } catch {}
+  const samples = readLatencySamples(file);
   if (run.code !== 0 || !parsed || samples.length < cfg.latMsgs * 0.9) {
     r.errors.push(perfFailure(`latency (${samples.length} samples of ${cfg.latMsgs})`, run));
     log(`${t.name}: latency FAILED`);
@@ -397,21 +208,9 @@ async function latencyPhase(t: Target, r: Results, topic: string) {
     return undefined;
   }
   const skip = Math.min(cfg.latSkip, Math.floor(samples.length / 10));
-  const s = samples.slice(skip).sort((a, b) => a - b);
-  const lat = {
-    n: s.length,
-    p50us: pct(s, 50),
-    p99us: pct(s, 99),
-    p999us: pct(s, 99.9),
-    maxus: s[s.length - 1]!,
-    meanus: s.reduce((a, b) => a + b, 0) / s.length,
-  };
+  const lat = latencyStats(samples, skip);
   log(`${t.name}: latency: p50 ${lat.p50us} us, p99 ${lat.p99us} us (${lat.n} samples, first ${skip} skipped)`);
   return lat;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** The throughput and latency phases, identical for both targets. */
@@ -424,7 +223,7 @@ async function throughputPhases(t: Target, r: Results, warmup: boolean): Promise
     const runs: [string, string[]][] = [
       ["warm-up produce 100 B", [...commonProduceArgs(t, "warmup", 100, cfg.warmupMsgs), "-X", `linger.ms=${cfg.lingerMs}`]],
       ["warm-up produce 1 KiB", [...commonProduceArgs(t, "warmup1k", 1024, n1k), "-X", `linger.ms=${cfg.lingerMs}`]],
-      ["warm-up consume 1 KiB", ["-C", "-t", "warmup1k", "-p", "0", "-b", t.bootstrap, "-o", "beginning", "-e", "-c", String(n1k)]],
+      ["warm-up consume 1 KiB", consumeArgs(t.bootstrap, "warmup1k", [0], n1k)],
     ];
     for (const [label, args] of runs) {
       const run = await perf(args);
@@ -445,10 +244,7 @@ async function throughputPhases(t: Target, r: Results, warmup: boolean): Promise
 
 /** One record, acks=all, bounded: does the target work at all? */
 async function probe(t: Target, r: Results): Promise<boolean> {
-  const run = await perf(
-    [...commonProduceArgs(t, "probe", 16, 1), "-X", "linger.ms=0", "-X", "message.timeout.ms=20000", "-X", "socket.timeout.ms=10000"],
-    30_000,
-  );
+  const run = await perf(probeArgs(t.bootstrap), 30_000);
   const parsed = parseProduce(run.stdout);
   if (run.code === 0 && parsed?.delivered === 1) return true;
   t.stalled = "a 1-record probe produce failed";
@@ -561,58 +357,19 @@ async function benchMock(): Promise<void> {
 
 // ---------------------------------------------------------------- kgate
 
-interface KgateLauncher {
-  argv: string[]; // command without flags
-  label: string; // for the report
-  compiled: boolean;
-  flags: Set<string> | null; // flags listed in --help, or null if unknown
-}
-
 function resolveKgate(): KgateLauncher | null {
-  let argv: string[];
-  let label: string;
-  let compiled = false;
-  if (cfg.kgateCmd) {
-    argv = cfg.kgateCmd.split(/\s+/).filter(Boolean);
-    label = cfg.kgateCmd;
-  } else if (existsSync(join(ROOT, "dist/kgate"))) {
-    argv = [join(ROOT, "dist/kgate")];
-    label = "dist/kgate";
-    compiled = true;
-  } else if (existsSync(join(ROOT, "src/main.ts"))) {
-    argv = [BUN, join(ROOT, "src/main.ts")];
-    label = "bun src/main.ts";
-  } else {
-    return null;
-  }
-  let flags: Set<string> | null = null;
-  try {
-    const h = spawnSync([...argv, "--help"], { timeout: 10_000, stdout: "pipe", stderr: "pipe", cwd: ROOT });
-    const text = h.stdout.toString() + h.stderr.toString();
-    if (text.includes("--listen")) flags = new Set(text.match(/--[a-z][a-z0-9-]*/g) ?? []);
-  } catch {}
-  return { argv, label, compiled, flags };
+  return resolveKgateCmd(cfg.kgateCmd);
 }
 
 function kgateArgs(k: KgateLauncher, port: number, mode: "file" | "memory", dataDir: string, defaultPartitions: number): string[] {
-  const want: [string, string | null][] = [
+  return kgateFlags(k, [
     ["--listen", `${HOST}:${port}`],
     ["--advertise", `${HOST}:${port}`],
     mode === "memory" ? ["--memory", null] : ["--data", dataDir],
     ["--default-partitions", String(defaultPartitions)],
     ["--log-level", "warn"],
-  ];
-  const out: string[] = [];
-  for (const [flag, value] of want) {
-    if (flag !== "--listen" && k.flags && !k.flags.has(flag)) continue;
-    if (flag === "--log-level" && !k.flags) continue; // only when we know it exists
-    out.push(flag);
-    if (value !== null) out.push(value);
-  }
-  return out;
+  ]);
 }
-
-let kgateLogSeq = 0;
 
 async function startKgate(
   k: KgateLauncher,
@@ -621,25 +378,15 @@ async function startKgate(
   tag: string,
 ): Promise<{ target: Target; dataDir: string; logFile: string; readyMs: number } | { error: string }> {
   if (mode === "memory" && k.flags && !k.flags.has("--memory")) return { error: "kgate --help does not list --memory" };
-  const port = await freePort();
-  const dataDir = makeTempDir(tag);
-  const logFile = join(LOGS, `kgate-${++kgateLogSeq}-${tag}.log`);
-  const fd = openSync(logFile, "w");
-  const args = [...k.argv, ...kgateArgs(k, port, mode, dataDir, defaultPartitions)];
-  writeFileSync(fd, `$ ${args.join(" ")}\n`);
-  const t0 = performance.now();
-  const proc = track(spawn(args, { stdout: fd, stderr: fd, stdin: "ignore", cwd: ROOT }));
-  closeSync(fd);
-  const readyMs = await waitForListen(HOST, port, proc, cfg.startTimeoutMs, t0);
-  if (readyMs === null) {
-    const exited = proc.exitCode !== null || proc.signalCode !== null;
-    await stop(proc);
-    removeTempDir(dataDir);
-    return {
-      error: `kgate (${args.join(" ")}) ${exited ? `exited with ${proc.exitCode ?? proc.signalCode}` : `did not accept on ${HOST}:${port} within ${cfg.startTimeoutMs} ms`}; log ${logFile}:\n    ${tail(logFile).split("\n").join("\n    ")}`,
-    };
-  }
-  return { target: { name: "kgate", bootstrap: `${HOST}:${port}`, proc, pid: proc.pid }, dataDir, logFile, readyMs };
+  const s = await launchKgate(k, {
+    tag,
+    dataBase: cfg.dataBase,
+    logDir: LOGS,
+    startTimeoutMs: cfg.startTimeoutMs,
+    args: (port, dataDir) => kgateArgs(k, port, mode, dataDir, defaultPartitions),
+  });
+  if ("error" in s) return s;
+  return { target: { name: "kgate", bootstrap: s.bootstrap, proc: s.proc, pid: s.pid }, dataDir: s.dataDir, logFile: s.logFile, readyMs: s.readyMs };
 }
 
 async function stopKgate(s: { target: Target; dataDir: string }): Promise<void> {
@@ -649,12 +396,8 @@ async function stopKgate(s: { target: Target; dataDir: string }): Promise<void> 
 
 /** Creates topics with kafkajs; when that fails, kgate auto-creates them on first use. */
 async function createTopics(t: Target, specs: string[]): Promise<void> {
-  const p = track(spawn([BUN, join(BENCH, "admin.ts"), t.bootstrap, ...specs], { stdout: "pipe", stderr: "pipe", cwd: ROOT }));
-  const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
-  const out = await new Response(p.stdout).text();
-  await p.exited;
-  clearTimeout(timer);
-  if (p.exitCode !== 0) log(`${t.name}: CreateTopics via kafkajs failed (${out.trim() || `exit ${p.exitCode}`}); relying on auto-creation`);
+  const err = await createTopicsVia(t.bootstrap, specs);
+  if (err !== null) log(`${t.name}: CreateTopics via kafkajs failed (${err}); relying on auto-creation`);
 }
 
 async function benchKgate(): Promise<void> {
@@ -765,15 +508,6 @@ async function benchPingPong(): Promise<void> {
 
 // ---------------------------------------------------------------- report
 
-const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
-const isNum = (n: number | undefined | null): n is number => typeof n === "number" && Number.isFinite(n);
-const f = (n: number | undefined | null, digits = 2, unit = ""): string => (isNum(n) ? `${n.toFixed(digits)}${unit}` : "n/a");
-const median = (xs: number[] | undefined): number | undefined => {
-  if (!xs || xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-const div = (a: number | undefined, b: number | undefined): number | undefined => (isNum(a) && isNum(b) && b !== 0 ? a / b : undefined);
 const cpuPerGB = (x: { cpuS: number; bytes: number } | undefined): number | undefined => (x ? div(x.cpuS, x.bytes / 1e9) : undefined);
 
 function report(): void {
@@ -877,14 +611,6 @@ function report(): void {
       `start=${f(ratio.start, 0, "ms")}${isNum(ratio.start) ? startSuffix : ""}`,
     ].join(" "),
   );
-}
-
-function libVersion(): string {
-  try {
-    return spawnSync(["dpkg-query", "-W", "-f=${Version}", "librdkafka-dev"]).stdout.toString().trim() || "?";
-  } catch {
-    return "?";
-  }
 }
 
 // ---------------------------------------------------------------- main

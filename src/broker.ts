@@ -7,7 +7,8 @@ import { MemoryPartitionLog, sharedSlabPool } from "./log/memory-log.ts";
 import { LogCleaner, type CleanableLog } from "./log/log-cleaner.ts";
 import type { ProduceAdmission } from "./log/produce-admission.ts";
 import { isCompactedTopic, topicLogConfigs } from "./log/log-configs.ts";
-import { limits } from "./config.ts";
+import { limits, serverLimits } from "./config.ts";
+import { MemoryBudget } from "./util/memory-budget.ts";
 import { FileLogStore } from "./log/file/file-log-store.ts";
 import { TopicCatalog } from "./metadata/topic-catalog.ts";
 import { log as logger } from "./util/logger.ts";
@@ -26,6 +27,8 @@ export class Broker {
   readonly appendWaiters = new AppendWaiters();
   readonly fetchSessions = new FetchSessionCache();
   readonly metrics = createGatewayMetrics();
+  /** The bytes held for requests over every connection (connections and Fetch take from it): bufferMemoryMax. */
+  readonly memory: MemoryBudget;
   /** Set by close(): parked long polls answer with what they have. */
   closing = false;
   private groupCoordinator: GroupCoordinator | null = null;
@@ -78,6 +81,7 @@ export class Broker {
     readonly config: Config,
     logFactory?: PartitionLogFactory,
   ) {
+    this.memory = new MemoryBudget(serverLimits(config).bufferMemoryMax);
     this.logCleaner = new LogCleaner(() => this.partitionLogs(), config.logCleanerIntervalMs ?? limits.cleanerIntervalMs);
     if (logFactory !== undefined || config.dataDir === null) {
       this.topics = new TopicStore(

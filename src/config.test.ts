@@ -53,7 +53,7 @@ test("--authorizer: off by default; acl with --super-users and --allow-everyone-
 
 test("limit flags and environment variables override the named defaults per server; --log-format", () => {
   expect(serverLimits(parseConfig([], {})!)).toEqual(serverLimitDefaults);
-  const config = parseConfig(["--connections-max", "50", "--connections-per-ip-max=5", "--connection-idle-ms", "30000", "--frame-bytes-max", "1048576", "--in-flight-requests-max", "10", "--pending-write-bytes-max", "1048576", "--log-format", "json"], { KGATE_BUFFERED_REQUEST_BYTES_MAX: "33554432" })!;
+  const config = parseConfig(["--connections-max", "50", "--connections-per-ip-max=5", "--connection-idle-ms", "30000", "--frame-bytes-max", "1048576", "--in-flight-requests-max", "10", "--pending-write-bytes-max", "1048576", "--stalled-writer-ms", "5000", "--log-format", "json"], { KGATE_BUFFER_MEMORY_MAX: "33554432" })!;
   expect(serverLimits(config)).toEqual({
     connectionsMax: 50,
     connectionsPerIpMax: 5,
@@ -61,7 +61,8 @@ test("limit flags and environment variables override the named defaults per serv
     frameBytesMax: 1_048_576,
     inFlightRequestsPerConnectionMax: 10,
     pendingWriteBytesMax: 1_048_576,
-    bufferedRequestBytesMax: 33_554_432,
+    bufferMemoryMax: 33_554_432,
+    stalledWriterMs: 5_000,
   });
   expect(config.logFormat).toBe("json");
   expect(parseConfig([], {})!.logFormat).toBe("text");

@@ -36,11 +36,18 @@ export const limits = {
   /** Response bytes buffered for a slow reader before the connection stops reading requests. */
   pendingWriteBytesMax: 64 * MiB,
   /**
-   * Kafka's queued.max.request.bytes (unbounded there): bytes of partly received frames and of requests waiting or
-   * being handled, over all connections. Above it every connection stops being read until it drops, so a flood of
-   * large or pipelined requests cannot exhaust the box's memory (unsent responses: pendingWriteBytesMax each).
+   * The memory budget (src/util/memory-budget.ts) over all connections: partly received frames, frames still in use
+   * (a Produce's only while it is appended, not while it waits for the fsync), Fetch reads and unsent answers. At
+   * the limit no connection is read and Fetch returns nothing until bytes are given back. Kafka's
+   * queued.max.request.bytes covers requests only (unbounded by default). 64 MiB holds several 1 MB Produce
+   * pipelines and a few consumers' 8 MiB fetches at once.
    */
-  bufferedRequestBytesMax: 256 * MiB,
+  bufferMemoryMax: 64 * MiB,
+  /**
+   * While the memory budget is exhausted, a connection whose unsent answers have not moved for this long is closed
+   * (a client that stopped reading must not hold the budget, and so every other connection, until the idle timeout).
+   */
+  stalledWriterMs: 10_000,
   /**
    * A split frame up to this size gets its whole buffer when its size arrives; a larger one keeps the pieces that
    * arrived and joins them at the end, so a header announcing 100 MiB followed by a trickle costs only the trickle.
@@ -52,11 +59,28 @@ export const limits = {
    */
   framePoolBytesMax: 16 * MiB,
   /**
+   * Idle file-log read slabs (1 MiB each) kept for the next Fetch reads; the rest go to the GC. Reads in use are
+   * bounded by bufferMemoryMax; this is what stays warm between them (a few consumers' fetches).
+   */
+  readSlabPoolBytesMax: 16 * MiB,
+  /**
    * The file log keeps each partition's last this many bytes in the page cache and drops older durable pages
    * (src/log/file/page-cache.ts): tail consumers read from memory, the cache stays bounded, and on machines where
    * fresh memory is slow the kernel reuses warm pages. --page-cache-window sets it; -1 keeps every page (Kafka).
    */
   pageCacheWindowBytes: 32 * MiB,
+  /**
+   * A group-commit round whose logs got at most this many bytes since their last sync runs its fdatasyncs on the
+   * event loop instead of the thread pool: at low load the hop to a pool thread and back (two wake-ups, ~0.1 ms on
+   * the 2-core VM) costs about what the sync itself does. Larger rounds leave the loop free to read and append the
+   * next requests while the disk works.
+   */
+  syncInlineBytesMax: 64 * KiB,
+  /**
+   * Inline syncs stop while a recent one took longer than this (a slow disk, an SD card): the event loop is never
+   * blocked long. Measured as a moving average of inline and pooled syncs alike.
+   */
+  syncInlineDurationMaxMs: 2,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
   coalesceWriteBytesMax: 256 * KiB,
   /** Partitions one CreateTopics/auto-create may make. */
@@ -154,7 +178,8 @@ export interface ServerLimits {
   connectionIdleMs: number;
   inFlightRequestsPerConnectionMax: number;
   pendingWriteBytesMax: number;
-  bufferedRequestBytesMax: number;
+  bufferMemoryMax: number;
+  stalledWriterMs: number;
 }
 
 export const serverLimitDefaults: Readonly<ServerLimits> = {
@@ -164,7 +189,8 @@ export const serverLimitDefaults: Readonly<ServerLimits> = {
   connectionIdleMs: limits.connectionIdleMs,
   inFlightRequestsPerConnectionMax: limits.inFlightRequestsPerConnectionMax,
   pendingWriteBytesMax: limits.pendingWriteBytesMax,
-  bufferedRequestBytesMax: limits.bufferedRequestBytesMax,
+  bufferMemoryMax: limits.bufferMemoryMax,
+  stalledWriterMs: limits.stalledWriterMs,
 };
 
 /** The server's limits: the config's overrides over the defaults. */
@@ -244,7 +270,8 @@ export const options: OptionSpec[] = [
   { flag: "--frame-bytes-max", env: "KGATE_FRAME_BYTES_MAX", value: "BYTES", help: "largest request frame; a larger one closes the connection", defaultText: String(limits.frameBytesMax) },
   { flag: "--in-flight-requests-max", env: "KGATE_IN_FLIGHT_REQUESTS_MAX", value: "N", help: "requests handled at once per connection; more wait unread", defaultText: String(limits.inFlightRequestsPerConnectionMax) },
   { flag: "--pending-write-bytes-max", env: "KGATE_PENDING_WRITE_BYTES_MAX", value: "BYTES", help: "response bytes kept for a slow reader before its connection stops being read", defaultText: String(limits.pendingWriteBytesMax) },
-  { flag: "--buffered-request-bytes-max", env: "KGATE_BUFFERED_REQUEST_BYTES_MAX", value: "BYTES", help: "memory of buffered requests and unsent responses over all connections before reading pauses", defaultText: String(limits.bufferedRequestBytesMax) },
+  { flag: "--buffer-memory-max", env: "KGATE_BUFFER_MEMORY_MAX", value: "BYTES", help: "memory budget over all connections (partial frames, requests in use, fetch reads, unsent answers); at the limit no connection is read", defaultText: String(limits.bufferMemoryMax) },
+  { flag: "--stalled-writer-ms", env: "KGATE_STALLED_WRITER_MS", value: "MS", help: "with the memory budget exhausted, close a connection whose unsent answers have not moved for this long", defaultText: String(limits.stalledWriterMs) },
   { flag: "--uplink", env: "KGATE_UPLINK", value: "'NAME key=value ...'", help: "forward local topics to a central Kafka cluster (repeat for more links; keys below)", defaultText: "none" },
   { flag: "--uplink-file", env: "KGATE_UPLINK_FILE", value: "FILE", help: "links as JSON: {\"links\": [{\"name\": ..., \"bootstrap.servers\": ..., ...}]}", defaultText: "none" },
   { flag: "--edge-id", env: "KGATE_EDGE_ID", value: "ID", help: "this box's name in remote topic templates, positions and provenance headers", defaultText: "the host name" },
@@ -351,7 +378,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ["--frame-bytes-max", "frameBytesMax", 1_024],
     ["--in-flight-requests-max", "inFlightRequestsPerConnectionMax", 1],
     ["--pending-write-bytes-max", "pendingWriteBytesMax", 64 * 1_024],
-    ["--buffered-request-bytes-max", "bufferedRequestBytesMax", 1_024 * 1_024],
+    ["--buffer-memory-max", "bufferMemoryMax", 1_024 * 1_024],
+    ["--stalled-writer-ms", "stalledWriterMs", 100],
   ];
   for (const [flag, key, min] of limitFlags) {
     const text = given.get(flag);

@@ -15,6 +15,10 @@
 //   UNSUPPORTED_COMPRESSION_TYPE, as Kafka (KIP-110); v0–3 get the batches down-converted to message sets, magic 0
 //   for v0–1 and magic 1 for v2–3 (trap 28; src/protocol/records/message-set.ts), sized by the stored batches.
 // - With an authorizer: READ on the topic, else TOPIC_AUTHORIZATION_FAILED for its partitions, as Kafka.
+// - Memory budget (Broker.memory, bufferMemoryMax): a Fetch reads at most what the budget has left (the KIP-74 first
+//   batch may go past it), holds those bytes until its response is written, and reads nothing while the budget is
+//   exhausted: the partitions answer with their offsets and no records, after the long poll as when nothing is new.
+//   Not Kafka, whose responses are bounded by one per connection instead.
 // Not emulated: preferred read replicas, diverging epochs (one epoch only), rack awareness.
 // Version notes: v7 sessions, v9 currentLeaderEpoch, v11 rackId, v12 flexible, v13 topic ids (UNKNOWN_TOPIC_ID),
 // v15 replica state moves to a tagged field, v16 nodeEndpoints, v17 replicaDirectoryId.
@@ -71,6 +75,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const first = collect(broker, apiVersion, plan, request.maxBytes, readCommitted);
     if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.failed) {
       context.afterResponse?.(() => releaseReads(first));
+      if (first.leased) context.leasesViews?.();
       return respond(plan, first.partitions);
     }
     releaseReads(first);
@@ -82,6 +87,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
         clearTimeout(timer);
         const collected = collect(broker, apiVersion, plan, request.maxBytes, readCommitted);
         context.afterResponse?.(() => releaseReads(collected));
+        if (collected.leased) context.leasesViews?.();
         resolve(respond(plan, collected.partitions));
       };
       const timer = setTimeout(finish, maxWaitMs);
@@ -158,6 +164,8 @@ interface Collected {
   failed: boolean;
   /** The reads' release functions (file log): called once the response holding their views was written. */
   releases: (() => void)[];
+  /** Every view read stays valid until released (file-log reads are leased; the memory log's slabs are not). */
+  leased: boolean;
 }
 
 function releaseReads(collected: Collected): void {
@@ -168,7 +176,9 @@ function releaseReads(collected: Collected): void {
 /** `countOnly`: only `bytes` is wanted (long-poll wake-ups), so v0–3 skip the down-conversion. */
 function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: number, readCommitted: boolean, countOnly = false): Collected {
   const useTopicIds = apiVersion >= TOPIC_IDS_VERSION_MIN;
-  const result: Collected = { partitions: [], bytes: 0, failed: false, releases: [] };
+  const result: Collected = { partitions: [], bytes: 0, failed: false, releases: [], leased: true };
+  const memoryAvailable = broker.memory.availableBytes;
+  maxBytes = Math.min(maxBytes, memoryAvailable);
   for (const entry of plan.partitions) {
     if (plan.denied?.has(entry.topicName)) {
       result.partitions.push({ entry, response: emptyPartition(entry.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1, readCommitted) });
@@ -198,9 +208,10 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
     const budget = Math.min(entry.partitionMaxBytes, maxBytes - result.bytes);
     let records = EMPTY_RECORDS;
     let abortedTransactions: PartitionResponse["abortedTransactions"] = readCommitted ? [] : null;
-    if ((budget > 0 || result.bytes === 0) && entry.fetchOffset < readEnd) {
+    if ((budget > 0 || (result.bytes === 0 && memoryAvailable > 0)) && entry.fetchOffset < readEnd) {
       const read = log.read(entry.fetchOffset, Math.max(budget, 0), result.bytes === 0);
       if (read.release) result.releases.push(read.release);
+      else if (read.bytes > 0) result.leased = false;
       let batches = read.batches;
       let bytes = read.bytes;
       if (readEnd < highWatermark) {
@@ -229,6 +240,11 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
     response.records = records;
     response.abortedTransactions = abortedTransactions;
     result.partitions.push({ entry, response });
+  }
+  const held = result.bytes;
+  if (held > 0) {
+    broker.memory.change(held);
+    result.releases.push(() => broker.memory.change(-held));
   }
   return result;
 }

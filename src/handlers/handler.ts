@@ -19,10 +19,16 @@ export interface RequestContext {
   /** The connection's listener, SASL state and credential store (SASL handlers; Metadata's advertised address). */
   readonly security: ConnectionSecurity;
   /**
-   * Runs `callback` once the response has been written to the socket (Fetch releases its file-log read buffers
-   * there). Not run when the connection closes first: what the callback would free is then simply not reused.
+   * Runs `callback` once the response has been written to the socket (Fetch releases its file-log read buffers and
+   * its memory-budget bytes there), or dropped because the connection closed.
    */
   afterResponse?(callback: () => void): void;
+  /**
+   * Says that the views the answer carries (record batches) stay valid until the afterResponse callbacks run, so
+   * bytes of them the socket does not take at once are kept as views, not copied (Fetch on the file log: its read
+   * buffers are leased until then). May be called after the handler returned, before its promise settles.
+   */
+  leasesViews?(): void;
   /**
    * Says that nothing the handler made or stored keeps a view of the request's bytes once its answer is written, so
    * the connection may reuse the frame's buffer. Not calling it is always safe: decoded `bytes` fields are views of

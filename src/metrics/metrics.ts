@@ -146,7 +146,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     quotaThrottleTime: registry.counter("kgate_quota_throttle_seconds_total", "Throttle time given to clients over their byte-rate quota, by kind."),
     limits: registry.gauge("kgate_limit", "Configured value of each connection limit (bytes, counts or milliseconds, by name)."),
     pooledFrameBytes: registry.gauge("kgate_pooled_frame_bytes", "Bytes of idle request-frame buffers kept for reuse."),
-    bufferedRequestBytes: registry.gauge("kgate_buffered_request_bytes", "Bytes of partly received frames, pending requests and unsent responses over all connections."),
+    bufferMemoryBytes: registry.gauge("kgate_buffer_memory_bytes", "Bytes held against the memory budget over all connections: partly received frames, requests in use, Fetch reads and unsent answers (limit: bufferMemoryMax)."),
     requestsInFlight: registry.gauge("kgate_requests_in_flight", "Requests being handled or waiting for their turn, over all connections (limit: inFlightRequestsPerConnectionMax each)."),
     pendingWriteBytes: registry.gauge("kgate_pending_write_bytes", "Response bytes the sockets have not taken yet, over all connections (limit: pendingWriteBytesMax each)."),
     connectionsPaused: registry.gauge("kgate_connections_paused", "Connections not being read at the moment."),
@@ -156,7 +156,7 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     uplinkPossibleDuplicates: registry.counter("kgate_uplink_possible_duplicates_total", "At-least-once links: records sent again after their delivery became unknown (crash, lost answer), by link, topic and partition."),
     uplinkPulledRecords: registry.counter("kgate_uplink_pulled_records_total", "Records a link copied from a central topic into a local one (pull.topics), by link, remote topic and partition."),
     uplinkRejectedProduces: registry.counter("kgate_uplink_rejected_produces_total", "Produce partitions refused because a forwarded topic held max.unforwarded.bytes (full.policy=reject), by link and topic."),
-    readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, request_memory, throttle)."),
+    readPauses: registry.counter("kgate_connection_read_pauses_total", "Times a connection stopped being read, by reason (pending_writes, in_flight_requests, memory_budget, throttle)."),
   };
 }
 

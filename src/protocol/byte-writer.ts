@@ -247,6 +247,11 @@ export class ByteWriter {
     return slot;
   }
 
+  /** Whether `bytes` lies in the buffer the next reset() writes over (the views written into the output do not). */
+  ownsBuffer(bytes: Uint8Array): boolean {
+    return bytes.buffer === this.buffer.buffer;
+  }
+
   /** The output as chunks, in order. Valid until the next reset or write. */
   finish(): Uint8Array[] {
     this.seal();

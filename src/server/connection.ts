@@ -1,6 +1,7 @@
 // One client connection: frames in, handlers run in arrival order, responses out strictly in request order
 // (clients pipeline and match responses by position as much as by correlation id). Produce acks=0 sends nothing.
-// A slow reader gets its unsent bytes kept and flushed on drain; past a limit the connection stops reading.
+// A slow reader gets its unsent bytes kept and flushed on drain; past a limit the connection stops reading. Every byte
+// held here (partial frames, frames in use, unsent answers) counts against the process's memory budget.
 
 import type { Socket } from "bun";
 import { limits } from "../config.ts";
@@ -8,7 +9,8 @@ import { ByteWriter } from "../protocol/byte-writer.ts";
 import { log } from "../util/logger.ts";
 import { FrameAssembler, FrameTooLargeError } from "./frame-assembler.ts";
 import { closesAfterResponse, type RequestDispatcher, type PendingResponse } from "./dispatcher.ts";
-import type { ConnectionEnvironment, MemoryListener, PauseReason } from "./limits.ts";
+import type { ConnectionEnvironment, PauseReason } from "./limits.ts";
+import type { MemoryBudgetListener } from "../util/memory-budget.ts";
 import type { ConnectionSecurity } from "../security/sasl.ts";
 
 interface ResponseSlot {
@@ -17,18 +19,27 @@ interface ResponseSlot {
   frameBytes: number;
   /** Set when the handler has answered (immediately or when its promise settles). */
   ready: boolean;
-  /** The frame, when the handler keeps no view of it: its buffer goes back to the frame pool after the response. */
-  reusableFrame: Uint8Array | null;
 }
 
-export class Connection implements MemoryListener {
+/** Response bytes the socket did not take yet: a copy we own, or a view the handler leased to us until written. */
+interface UnsentChunk {
+  bytes: Uint8Array;
+  /** A copy (counted against the memory budget here); a leased view is counted by whoever leased it (Fetch). */
+  owned: boolean;
+}
+
+export class Connection implements MemoryBudgetListener {
   private readonly frames: FrameAssembler;
   private readonly slots: ResponseSlot[] = [];
   private slotHead = 0;
   private readonly writer = new ByteWriter();
-  /** Response bytes the socket did not take yet, owned copies, in order. */
-  private readonly unsent: Uint8Array[] = [];
+  /** Response bytes the socket did not take yet, in order. */
+  private readonly unsent: UnsentChunk[] = [];
   private unsentBytes = 0;
+  /** Of unsentBytes, the copies. */
+  private unsentOwnedBytes = 0;
+  /** afterResponse callbacks of responses whose leased views are still in `unsent`: run once it is empty. */
+  private readonly releasesAfterUnsent: (() => void)[] = [];
   private coalesceBuffer = new Uint8Array(0);
   private closed = false;
   private paused = false;
@@ -36,7 +47,7 @@ export class Connection implements MemoryListener {
   private closing = false;
   /** Frames that arrived while the connection had too many requests in flight. */
   private readonly heldFrames: Uint8Array[] = [];
-  /** Bytes of request frames received and not yet answered, and what was last reported to the request memory. */
+  /** Bytes of request frames received and still in use, and what was last reported to the memory budget. */
   private requestBytes = 0;
   private reportedBytes = 0;
   /** Quota throttling: not read before this time (performance.now()), as Kafka ≥ 2.0 mutes a throttled channel. */
@@ -73,12 +84,23 @@ export class Connection implements MemoryListener {
   isIdle(now: number, idleMs: number): boolean {
     if (this.inFlightRequests > 0) return false;
     const reason = this.paused ? this.pauseReason() : null;
-    if ((reason === "request_memory" || reason === "throttle") && !this.frames.receivingFrame) {
+    if ((reason === "memory_budget" || reason === "throttle") && !this.frames.receivingFrame) {
       this.touch();
       return false;
     }
     return now - this.lastActiveAt >= idleMs;
   }
+
+  /**
+   * Unsent answers that have not moved for stallMs: the socket took none of them (the client stopped reading, or
+   * left without us seeing it through a paused socket).
+   */
+  isStalledWriter(now: number, stallMs: number): boolean {
+    return this.unsentBytes > 0 && now - this.lastWriteProgressAt >= stallMs;
+  }
+
+  /** performance.now() when the socket last took bytes of `unsent`, or when `unsent` became non-empty. */
+  private lastWriteProgressAt = 0;
 
   /** Response bytes the socket has not taken yet (the pending writes metric). */
   get pendingWriteBytes(): number {
@@ -128,11 +150,17 @@ export class Connection implements MemoryListener {
   private startRequest(frame: Uint8Array): void {
     const pending = this.dispatcher.dispatch(frame, this.clientAddress, this.security);
     if (pending === "close") return this.close();
+    // A handler that keeps no view of its frame (Produce: the log wrote or copied the batch) lets it go now, not when
+    // its answer is written: an acks=all answer waits for the fsync, and the frame would be held all that time.
+    const released = pending.frameReusable === true;
+    if (released) {
+      this.requestBytes -= frame.length;
+      this.environment.framePool.give(frame);
+    }
     const slot: ResponseSlot = {
       pending,
-      frameBytes: frame.length,
+      frameBytes: released ? 0 : frame.length,
       ready: !(pending.result instanceof Promise),
-      reusableFrame: pending.frameReusable ? frame : null,
     };
     this.slots.push(slot);
     if (slot.ready) return;
@@ -140,6 +168,8 @@ export class Connection implements MemoryListener {
       (result) => {
         pending.result = result;
         slot.ready = true;
+        // Answered after the connection closed: nothing will write it, so what it holds is given back now.
+        if (this.closed) return runAll(pending.afterResponse);
         this.flushReady();
         this.socket.flush();
       },
@@ -164,12 +194,15 @@ export class Connection implements MemoryListener {
         this.close();
         return;
       }
-      if (hasResponse) this.send(this.writer.finish(), this.writer.length);
+      const viewsLeased = slot.pending.viewsLeased === true;
+      if (hasResponse) this.send(this.writer.finish(), this.writer.length, viewsLeased);
       this.requestBytes -= slot.frameBytes;
       this.touch();
-      // Written (or copied into `unsent`): views the response held are free now.
-      if (slot.pending.afterResponse) for (const callback of slot.pending.afterResponse) callback();
-      if (slot.reusableFrame) this.environment.framePool.give(slot.reusableFrame);
+      // Written, or copied into `unsent`: views the response held are free now. Leased views left in `unsent` are
+      // freed once it is written.
+      if (viewsLeased && this.unsentBytes > 0) {
+        if (slot.pending.afterResponse) this.releasesAfterUnsent.push(...slot.pending.afterResponse);
+      } else runAll(slot.pending.afterResponse);
       const throttleTimeMs = (slot.pending.result as { throttleTimeMs?: unknown } | null)?.throttleTimeMs;
       if (typeof throttleTimeMs === "number" && throttleTimeMs > 0) this.mute(throttleTimeMs);
       if (closesAfterResponse(slot.pending)) return this.closeAfterFlush();
@@ -197,7 +230,8 @@ export class Connection implements MemoryListener {
     if (started) this.flushReady();
   }
 
-  private send(chunks: Uint8Array[], totalBytes: number): void {
+  /** `viewsLeased`: chunks other than the writer's own buffer stay valid until the response's afterResponse runs. */
+  private send(chunks: Uint8Array[], totalBytes: number, viewsLeased: boolean): void {
     if (chunks.length > 1 && totalBytes <= limits.coalesceWriteBytesMax) {
       if (this.coalesceBuffer.length < totalBytes) this.coalesceBuffer = new Uint8Array(limits.coalesceWriteBytesMax);
       let at = 0;
@@ -213,33 +247,41 @@ export class Connection implements MemoryListener {
         const written = this.socket.write(chunk);
         if (written < 0) return this.close();
         if (written === chunk.length) continue;
-        this.keepUnsent(chunk.subarray(written));
+        this.keepUnsent(chunk.subarray(written), viewsLeased);
       } else {
-        this.keepUnsent(chunk);
+        this.keepUnsent(chunk, viewsLeased);
       }
     }
     this.updateReadPause();
   }
 
-  /** The writer's and coalesce buffers are reused, so bytes the socket did not take are copied. */
-  private keepUnsent(bytes: Uint8Array): void {
-    this.unsent.push(bytes.slice());
+  /** The writer's and coalesce buffers are reused, so bytes of theirs the socket did not take are copied. */
+  private keepUnsent(bytes: Uint8Array, viewsLeased: boolean): void {
+    if (this.unsentBytes === 0) this.lastWriteProgressAt = performance.now();
+    const owned = !viewsLeased || this.writer.ownsBuffer(bytes) || bytes.buffer === this.coalesceBuffer.buffer;
+    this.unsent.push({ bytes: owned ? bytes.slice() : bytes, owned });
     this.unsentBytes += bytes.length;
+    if (owned) this.unsentOwnedBytes += bytes.length;
   }
 
   onDrain(): void {
     while (this.unsent.length > 0 && !this.closed) {
       const chunk = this.unsent[0]!;
-      const written = this.socket.write(chunk);
+      const written = this.socket.write(chunk.bytes);
       if (written < 0) return this.close();
       this.unsentBytes -= Math.max(written, 0);
-      if (written > 0) this.touch();
-      if (written < chunk.length) {
-        this.unsent[0] = chunk.subarray(written);
-        return;
+      if (chunk.owned) this.unsentOwnedBytes -= Math.max(written, 0);
+      if (written > 0) {
+        this.touch();
+        this.lastWriteProgressAt = this.lastActiveAt;
+      }
+      if (written < chunk.bytes.length) {
+        chunk.bytes = chunk.bytes.subarray(written);
+        return this.reportMemory();
       }
       this.unsent.shift();
     }
+    if (this.unsent.length === 0) runAll(this.releasesAfterUnsent.splice(0));
     if (this.closing) return this.close();
     this.releaseHeldFrames();
   }
@@ -249,7 +291,7 @@ export class Connection implements MemoryListener {
     if (this.unsentBytes >= this.environment.limits.pendingWriteBytesMax) return "pending_writes";
     if (this.heldFrames.length > 0) return "in_flight_requests";
     if (this.mutedUntil > 0 && this.mutedUntil > performance.now()) return "throttle";
-    if (this.environment.memory.exhausted) return "request_memory";
+    if (this.environment.memory.exhausted) return "memory_budget";
     return null;
   }
 
@@ -269,8 +311,8 @@ export class Connection implements MemoryListener {
     }
   }
 
-  /** The request memory crossed its cap (either way). */
-  onRequestMemoryChange(): void {
+  /** The memory budget crossed its limit (either way). */
+  onMemoryBudgetChange(): void {
     this.updateReadPause();
   }
 
@@ -286,12 +328,12 @@ export class Connection implements MemoryListener {
   }
 
   /**
-   * Reports this connection's request bytes (partial frame, requests waiting or being handled) to the request memory.
-   * Unsent responses are bounded per connection by pendingWriteBytesMax instead: counting them globally would let one
-   * client that never reads stop every other connection.
+   * Reports this connection's bytes (partial frame, frames in use, unsent answers) to the memory budget. A client
+   * that never reads could hold the budget with its unsent answers and so stop every other connection: the server
+   * closes such a stalled writer when the budget is exhausted (isStalledWriter).
    */
   private reportMemory(): void {
-    const held = this.closed ? 0 : this.frames.bufferedBytes + this.requestBytes;
+    const held = this.closed ? 0 : this.frames.bufferedBytes + this.requestBytes + this.unsentOwnedBytes;
     this.environment.memory.change(held - this.reportedBytes);
     this.reportedBytes = held;
   }
@@ -307,8 +349,6 @@ export class Connection implements MemoryListener {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.heldFrames.length = 0;
-    this.unsent.length = 0;
     this.socket.end();
     this.release();
   }
@@ -320,6 +360,16 @@ export class Connection implements MemoryListener {
   }
 
   private release(): void {
+    // Nothing will be written any more: what the unwritten answers hold is given back (once: the lists empty).
+    this.heldFrames.length = 0;
+    this.unsent.length = 0;
+    this.unsentBytes = 0;
+    this.unsentOwnedBytes = 0;
+    runAll(this.releasesAfterUnsent.splice(0));
+    for (let i = this.slotHead; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot.ready) runAll(slot.pending.afterResponse?.splice(0));
+    }
     this.reportMemory();
     this.environment.memory.forget(this);
     if (this.muteTimer !== null) clearTimeout(this.muteTimer);
@@ -329,4 +379,8 @@ export class Connection implements MemoryListener {
       this.environment.metrics.connectionsPaused.add(-1);
     }
   }
+}
+
+function runAll(callbacks: readonly (() => void)[] | undefined): void {
+  if (callbacks) for (const callback of callbacks) callback();
 }

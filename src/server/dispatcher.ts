@@ -32,6 +32,8 @@ export interface PendingResponse {
   readonly rawToken?: boolean;
   /** The handler keeps no view of the request frame once it has answered (RequestContext.releasesFrame). */
   readonly frameReusable?: boolean;
+  /** The views the answer carries stay valid until its afterResponse callbacks run (RequestContext.leasesViews). */
+  readonly viewsLeased?: boolean;
 }
 
 /** Whether the connection must close once this response is sent (a failed SASL authentication). */
@@ -97,6 +99,7 @@ export class RequestDispatcher {
     this.broker.metrics.requests.inc({ api: descriptor.name, version: apiVersion });
     const afterResponse: (() => void)[] = [];
     let frameReusable = false;
+    let viewsLeased = false;
     const context: RequestContext = {
       apiKey,
       apiVersion,
@@ -112,6 +115,9 @@ export class RequestDispatcher {
       releasesFrame: () => {
         frameReusable = true;
       },
+      leasesViews: () => {
+        viewsLeased = true;
+      },
     };
     let result: unknown;
     try {
@@ -120,7 +126,19 @@ export class RequestDispatcher {
       log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
     }
-    return { apiName: descriptor.name, descriptor, apiVersion, correlationId, startedAt, result, afterResponse, frameReusable };
+    return {
+      apiName: descriptor.name,
+      descriptor,
+      apiVersion,
+      correlationId,
+      startedAt,
+      result,
+      afterResponse,
+      frameReusable,
+      get viewsLeased() {
+        return viewsLeased;
+      },
+    };
   }
 
   /** A raw SASL token (SaslHandshake v0 clients): authenticated as a SaslAuthenticate v0 would be. */

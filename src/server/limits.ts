@@ -1,10 +1,12 @@
-// The limits that keep the box alive under floods: who may connect (total and per address) and how much memory
-// requests may hold over all connections. Connections report their bytes; above the cap every connection stops
-// being read until the bytes drop (Kafka's memory pool mutes channels the same way).
+// The limits that keep the box alive under floods: who may connect (total and per address), and the memory budget
+// (src/util/memory-budget.ts) every connection reports its bytes to; while it is exhausted no connection is read
+// (Kafka's memory pool mutes channels the same way), and a connection whose unsent answers stopped moving is closed
+// when the budget needs its bytes.
 
 import { limits as defaultLimits, type ServerLimits } from "../config.ts";
 import { FramePool } from "./frame-pool.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
+import type { MemoryBudget } from "../util/memory-budget.ts";
 
 /** Counts connections per address and refuses those over the limits. */
 export class ConnectionAdmission {
@@ -42,61 +44,20 @@ export class ConnectionAdmission {
   }
 }
 
-/** Something that pauses its reading while the request memory is exhausted. */
-export interface MemoryListener {
-  onRequestMemoryChange(): void;
-}
-
-/** Bytes of requests (and unsent responses) held over all connections, against bufferedRequestBytesMax. */
-export class RequestMemory {
-  private used = 0;
-  private readonly listeners = new Set<MemoryListener>();
-  private wasExhausted = false;
-
-  constructor(readonly maxBytes: number) {}
-
-  get usedBytes(): number {
-    return this.used;
-  }
-
-  get exhausted(): boolean {
-    return this.used >= this.maxBytes;
-  }
-
-  /** Adds (or, negative, releases) bytes; crossing the cap either way tells every listener. */
-  change(deltaBytes: number): void {
-    if (deltaBytes === 0) return;
-    this.used += deltaBytes;
-    const exhausted = this.exhausted;
-    if (exhausted === this.wasExhausted) return;
-    this.wasExhausted = exhausted;
-    for (const listener of this.listeners) listener.onRequestMemoryChange();
-  }
-
-  listen(listener: MemoryListener): void {
-    this.listeners.add(listener);
-  }
-
-  forget(listener: MemoryListener): void {
-    this.listeners.delete(listener);
-  }
-}
-
 /** Why a connection stopped reading (a metric label). */
-export type PauseReason = "pending_writes" | "in_flight_requests" | "request_memory" | "throttle";
+export type PauseReason = "pending_writes" | "in_flight_requests" | "memory_budget" | "throttle";
 
 /** What every connection of one server shares: its limits, the memory budget and the metrics. */
 export interface ConnectionEnvironment {
   readonly limits: ServerLimits;
-  readonly memory: RequestMemory;
+  readonly memory: MemoryBudget;
   readonly metrics: GatewayMetrics;
   /** Buffers for large request frames, shared by the server's connections. */
   readonly framePool: FramePool;
 }
 
-export function createConnectionEnvironment(limits: ServerLimits, metrics: GatewayMetrics): ConnectionEnvironment {
-  const memory = new RequestMemory(limits.bufferedRequestBytesMax);
-  metrics.bufferedRequestBytes.collect(() => memory.usedBytes);
+export function createConnectionEnvironment(limits: ServerLimits, metrics: GatewayMetrics, memory: MemoryBudget): ConnectionEnvironment {
+  metrics.bufferMemoryBytes.collect(() => memory.usedBytes);
   for (const [name, value] of Object.entries(limits)) metrics.limits.set(value, { limit: name });
   const framePool = new FramePool(defaultLimits.framePoolBytesMax, defaultLimits.framePreallocateBytesMax);
   metrics.pooledFrameBytes.collect(() => framePool.pooledBytes);
@@ -118,4 +79,26 @@ export function closeIdleConnections<C extends { isIdle(now: number, idleMs: num
   for (const connection of connections) if (connection.isIdle(now, idleMs)) idle.push(connection);
   for (const connection of idle) connection.close();
   return idle;
+}
+
+/**
+ * While the memory budget is exhausted, closes the connections whose unsent answers have not moved for stallMs,
+ * largest holders first, until it is not; returns them.
+ */
+export function closeStalledWriters<C extends { isStalledWriter(now: number, stallMs: number): boolean; readonly pendingWriteBytes: number; close(): void }>(
+  connections: Iterable<C>,
+  memory: MemoryBudget,
+  stallMs: number,
+  now: number,
+): C[] {
+  if (!memory.exhausted) return [];
+  const stalled = [...connections].filter((connection) => connection.isStalledWriter(now, stallMs));
+  stalled.sort((a, b) => b.pendingWriteBytes - a.pendingWriteBytes);
+  const closed: C[] = [];
+  for (const connection of stalled) {
+    if (!memory.exhausted) break;
+    connection.close();
+    closed.push(connection);
+  }
+  return closed;
 }

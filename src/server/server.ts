@@ -11,7 +11,7 @@ import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.t
 import { Connection } from "./connection.ts";
 import { registerBrokerMetrics } from "../metrics/broker-metrics.ts";
 import { RequestDispatcher } from "./dispatcher.ts";
-import { closeIdleConnections, ConnectionAdmission, createConnectionEnvironment, idleSweepIntervalMs } from "./limits.ts";
+import { closeIdleConnections, closeStalledWriters, ConnectionAdmission, createConnectionEnvironment, idleSweepIntervalMs } from "./limits.ts";
 import type { ListenerConfig } from "../security/listeners.ts";
 import { ConnectionSecurity } from "../security/sasl.ts";
 import { setUpSecurity, type ServerSecurity } from "../security/security.ts";
@@ -54,7 +54,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   const limits = serverLimits(config);
   const admission = new ConnectionAdmission(limits);
   const { metrics } = broker;
-  const environment = createConnectionEnvironment(limits, metrics);
+  const environment = createConnectionEnvironment(limits, metrics, broker.memory);
   metrics.connections.collect(() => connections.size);
   registerBrokerMetrics(broker);
   metrics.requestsInFlight.collect(() => sumOver(connections, (connection) => connection.inFlightRequests));
@@ -110,11 +110,19 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
 
   // Our own sweep, not socket.timeout(): uSockets counts timeouts in 4-second ticks, too coarse for short limits.
   const idleSweep = setInterval(() => {
-    for (const connection of closeIdleConnections(connections, limits.connectionIdleMs, performance.now())) {
+    const now = performance.now();
+    for (const connection of closeIdleConnections(connections, limits.connectionIdleMs, now)) {
       log.info("closing idle connection", { client: connection.clientAddress, idleMs: limits.connectionIdleMs });
       metrics.connectionsClosed.inc({ reason: "idle" });
     }
-  }, idleSweepIntervalMs(limits.connectionIdleMs));
+    for (const connection of closeStalledWriters(connections, broker.memory, limits.stalledWriterMs, now)) {
+      log.warn("closing connection: its unsent answers stopped moving while the memory budget is exhausted", {
+        client: connection.clientAddress,
+        stalledMs: limits.stalledWriterMs,
+      });
+      metrics.connectionsClosed.inc({ reason: "stalled_writer" });
+    }
+  }, Math.min(idleSweepIntervalMs(limits.connectionIdleMs), idleSweepIntervalMs(limits.stalledWriterMs)));
   idleSweep.unref();
 
   const bound: TCPSocketListener<SocketState>[] = [];

@@ -1,10 +1,11 @@
 // The data folder: one FilePartitionLog per `<topic>-<partition>` folder, the clean-shutdown marker, the read
 // buffers all logs share, and durability. With `--flush always`, sync() promises resolve after an fdatasync of
 // every log appended to; all promises asked for during one event-loop turn share one round (group commit), and
-// appends arriving while a round's fdatasyncs run wait for the next round. `interval=MS` runs a round every MS
-// ms and answers at once; `never` leaves it to the page cache (rolled segments and clean shutdown still sync).
+// appends arriving while a round's fdatasyncs run wait for the next round. A round of few new bytes syncs on the
+// event loop (the thread pool's hop costs as much as such a sync), a larger one on the thread pool. `interval=MS`
+// runs a round every MS ms and answers at once; `never` leaves it to the page cache (rolled segments and clean shutdown still sync).
 
-import { existsSync, fdatasync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import { existsSync, fdatasync, fdatasyncSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { limits, type FlushPolicy } from "../../config.ts";
 import type { PartitionLogContext } from "../../metadata/topic-store.ts";
@@ -21,13 +22,13 @@ import { DataDirLock, LOCK_FILE } from "./data-dir-lock.ts";
 export const CLEAN_SHUTDOWN_FILE = ".kgate_cleanshutdown";
 /** Fetch read buffers: 1 MiB slabs, like the memory log's. */
 const READ_SLAB_BYTES = 1 << 20;
-/** Read slabs kept for reuse; the rest go to the GC. */
-const READ_SLAB_POOL_BYTES_MAX = 64 << 20;
 /**
  * A read slab returns to the pool only when every view into it was released (Fetch: after its response was
  * written), so it can be reused at once; a slab holding a view never released is never reused (read-buffers.ts).
  */
 const READ_SLAB_REUSE_DELAY_MS = 0;
+/** Weight of the newest fdatasync in the moving average that decides whether rounds sync inline. */
+const SYNC_DURATION_SMOOTHING = 0.2;
 /** How often retention runs (Kafka's log.retention.check.interval.ms is 5 min; edge boxes have small disks). */
 const RETENTION_CHECK_INTERVAL_MS = 30_000;
 
@@ -38,7 +39,7 @@ interface SyncWaiter {
 
 export class FileLogStore {
   readonly readBuffers = new ReadBuffers(
-    new SlabPool({ slabBytes: READ_SLAB_BYTES, pooledBytesMax: READ_SLAB_POOL_BYTES_MAX, reuseDelayMs: READ_SLAB_REUSE_DELAY_MS }),
+    new SlabPool({ slabBytes: READ_SLAB_BYTES, pooledBytesMax: limits.readSlabPoolBytesMax, reuseDelayMs: READ_SLAB_REUSE_DELAY_MS }),
   );
   /** True when the previous run did not shut down cleanly: every segment is scanned and checked on open. */
   readonly recovering: boolean;
@@ -52,6 +53,8 @@ export class FileLogStore {
   private readonly intervalTimer: ReturnType<typeof setInterval> | null = null;
   private readonly retentionTimer: ReturnType<typeof setInterval>;
   private closed = false;
+  /** Moving average of fdatasync durations (ms): inline syncs only while it stays short (syncInlineDurationMaxMs). */
+  private recentSyncMs = 0;
   /** Told how long each fdatasync of a round took, in seconds (the fsync latency metric). */
   syncObserver: ((seconds: number) => void) | null = null;
   private readonly lock: DataDirLock;
@@ -203,7 +206,12 @@ export class FileLogStore {
     this.roundRunning = true;
     this.runningRoundWaiters = waiters;
     this.runningRoundLogs = new Set(logs);
-    for (const partitionLog of logs) partitionLog.unsynced = false;
+    let roundBytes = 0;
+    for (const partitionLog of logs) {
+      partitionLog.unsynced = false;
+      roundBytes += partitionLog.unsyncedBytes;
+      partitionLog.unsyncedBytes = 0;
+    }
     let remaining = logs.length;
     let failure: Error | null = null;
     const finish = () => {
@@ -220,19 +228,33 @@ export class FileLogStore {
       }
       if (this.nextRoundWaiters.length > 0) this.scheduleRound();
     };
+    const inline = roundBytes <= limits.syncInlineBytesMax && this.recentSyncMs <= limits.syncInlineDurationMaxMs;
     for (const partitionLog of logs) {
       // What this sync covers: everything written so far (appends are synchronous writes on this thread).
       const covered = partitionLog.activeSegmentFile;
       const startedAt = performance.now();
-      fdatasync(partitionLog.activeFd, (error) => {
-        this.syncObserver?.((performance.now() - startedAt) / 1000);
+      const synced = (error: Error | null) => {
+        const elapsedMs = performance.now() - startedAt;
+        this.recentSyncMs += (elapsedMs - this.recentSyncMs) * SYNC_DURATION_SMOOTHING;
+        this.syncObserver?.(elapsedMs / 1000);
         if (error) failure = error;
         else {
           recordDurability("sync", covered.path, covered.sizeBytes);
           partitionLog.dropDurablePages(covered.path, covered.sizeBytes);
         }
         if (--remaining === 0) finish();
-      });
+      };
+      if (!inline) {
+        fdatasync(partitionLog.activeFd, synced);
+        continue;
+      }
+      let error: Error | null = null;
+      try {
+        fdatasyncSync(partitionLog.activeFd);
+      } catch (caught) {
+        error = caught instanceof Error ? caught : new Error(String(caught));
+      }
+      synced(error);
     }
   }
 }

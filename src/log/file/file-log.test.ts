@@ -404,6 +404,28 @@ describe("file partition log", () => {
     interval.store.close();
   });
 
+  test("sync: a round of a few new bytes fdatasyncs on the event loop, a large one on the thread pool", async () => {
+    const { store, log } = openLog(temporaryDirectory());
+    const settledWithinOneTurn = async (): Promise<boolean> => {
+      let settled = false;
+      void log.sync()!.then(() => (settled = true));
+      // The round runs in this turn's check phase (setImmediate); a pooled fdatasync can only call back in a later
+      // poll phase, so only an inline sync has settled when the next immediate runs.
+      await new Promise((resolve) => setImmediate(resolve));
+      return settled;
+    };
+    appendRecords(log, "small");
+    expect(await settledWithinOneTurn()).toBe(true);
+    expect(log.unsyncedBytes).toBe(0);
+    // Past syncInlineBytesMax (64 KiB): the pool.
+    const large = "x".repeat(1024);
+    for (let i = 0; i < 80; i++) appendRecords(log, large);
+    expect(log.unsyncedBytes).toBeGreaterThan(64 * 1024);
+    expect(await settledWithinOneTurn()).toBe(false);
+    await log.sync();
+    store.close();
+  });
+
   test("retention.bytes drops the oldest segments, never the active one, and moves the log start", () => {
     const dataDir = temporaryDirectory();
     const configs = new Map([["segment.bytes", "300"], ["retention.bytes", "600"], ["retention.ms", "-1"]]);

@@ -68,6 +68,8 @@ export class FilePartitionLog implements PartitionLog {
   private readonly offsetField = new Uint8Array(8);
   /** Set by append, cleared when a sync round starts on this log. */
   unsynced = false;
+  /** Bytes appended since a sync round last started on this log (how much its next fdatasync must write). */
+  unsyncedBytes = 0;
   /** Where the previous read ended, so a consumer reading on skips the index walk. */
   private readonly hint = { offset: -1, segment: null as Segment | null, position: 0 };
   /** Everything below it has been cleaned (compaction); persisted in the cleaner checkpoint. */
@@ -248,6 +250,7 @@ export class FilePartitionLog implements PartitionLog {
       throw new StorageError(`cannot append to ${basename(this.directory)}: ${error instanceof Error ? error.message : error}`);
     }
     this.unsynced = true;
+    this.unsyncedBytes += length;
     this.store.appended(this);
     return { baseOffset };
   }

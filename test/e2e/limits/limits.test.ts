@@ -117,16 +117,16 @@ test("in-flight requests over the limit wait unread: four 400 ms long polls with
 test("above the request memory cap every connection stops being read until the bytes drop", async () => {
   // The stuck senders must outlive the checks below (the newcomer's 400 ms unanswered included) before the idle
   // timeout gives their bytes back: 3 s leaves a slow machine room.
-  await using server = await startTestServer({ limits: { bufferedRequestBytesMax: 256 * 1024, connectionIdleMs: 3_000 } });
+  await using server = await startTestServer({ limits: { bufferMemoryMax: 256 * 1024, connectionIdleMs: 3_000 } });
   const { metrics } = server.broker;
-  const buffered = () => Number(/kgate_buffered_request_bytes (\d+)/.exec(metrics.registry.render())![1]);
+  const buffered = () => Number(/kgate_buffer_memory_bytes (\d+)/.exec(metrics.registry.render())![1]);
   const first = await RawClient.connect(server.port);
   const second = await RawClient.connect(server.port);
   // Two large frames half sent: 200 KiB + 100 KiB held, over the 256 KiB cap.
   first.write(partialFrame(512 * 1024, 200 * 1024));
   await waitFor(() => buffered() === 200 * 1024);
   second.write(partialFrame(512 * 1024, 100 * 1024));
-  await waitFor(() => metrics.readPauses.get({ reason: "request_memory" }) >= 1);
+  await waitFor(() => metrics.readPauses.get({ reason: "memory_budget" }) >= 1);
   expect(buffered()).toBe(300 * 1024);
 
   // A newcomer is not read while the memory is exhausted...
@@ -145,6 +145,45 @@ test("above the request memory cap every connection stops being read until the b
   await waitFor(() => buffered() === 0 && metrics.connectionsClosed.get({ reason: "idle" }) === 2, { timeoutMs: 10_000 });
   third.close();
 }, 30_000);
+
+test("acks=all Produce frames give their bytes back once appended, not when the fsync answers them", async () => {
+  await using server = await startTestServer({ limits: { bufferMemoryMax: 1 << 20 } });
+  const { metrics } = server.broker;
+  const buffered = () => Number(/kgate_buffer_memory_bytes (\d+)/.exec(metrics.registry.render())![1]);
+  const client = await RawClient.connect(server.port);
+  const { buildRecordBatch } = await import("../../../src/protocol/records/record-batch.ts");
+  const produce = (correlationId: number, acks: number) =>
+    requestFrame(0, 9, correlationId, {
+      transactionalId: null,
+      acks,
+      timeoutMs: 5_000,
+      topicData: [{ name: "held-sync", partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ key: null, value: new Uint8Array(400 * 1024).fill(correlationId), timestamp: Date.now() }] }) }] }],
+    });
+  client.write(produce(1, 1));
+  expect(await client.nextFrame(10_000)).not.toBeNull();
+  // The partition's sync stays pending until the test lets it go: as a disk that takes its time.
+  const partitionLog = server.broker.topics.get("held-sync")!.partitions[0]!;
+  let letSyncGo = () => {};
+  const syncDone = new Promise<void>((resolve) => (letSyncGo = resolve));
+  partitionLog.sync = () => syncDone;
+  // Eight frames of 400 KiB (3.2 MiB) against a 1 MiB budget: held until their answers, they would stop the reading.
+  client.write(Buffer.concat([2, 3, 4, 5, 6, 7, 8, 9].map((id) => produce(id, -1))));
+  await waitFor(() => partitionLog.logEndOffset === 9);
+  expect(buffered()).toBe(0);
+  expect(metrics.readPauses.get({ reason: "memory_budget" })).toBe(0);
+  expect(await client.nextFrame(200)).toBeNull();
+  letSyncGo();
+  const ids: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const frame = await client.nextFrame(10_000);
+    expect(frame).not.toBeNull();
+    const response = decodeResponse(0, 9, frame!);
+    expect(response.body.responses[0].partitionResponses[0].errorCode).toBe(0);
+    ids.push(response.correlationId);
+  }
+  expect(ids).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  client.close();
+});
 
 async function slowloris(server: TestServer, connections: number, byteEveryMs: number, until: () => boolean): Promise<RawClient[]> {
   const clients = await Promise.all(Array.from({ length: connections }, () => RawClient.connect(server.port)));
@@ -181,7 +220,7 @@ test("slowloris connections trickling partial frames do not stop a kafkajs produ
     // The attackers are still connected and cost what they sent, not the 1 MiB each announced.
     expect(attackers.filter((client) => !client.closed).length).toBe(50);
     const text = server.broker.metrics.registry.render();
-    const buffered = Number(/kgate_buffered_request_bytes (\d+)/.exec(text)![1]);
+    const buffered = Number(/kgate_buffer_memory_bytes (\d+)/.exec(text)![1]);
     expect(buffered).toBeGreaterThan(50);
     expect(buffered).toBeLessThan(64 * 1024);
   } finally {
