@@ -84,6 +84,8 @@ const cfg = {
   latMsgs: Math.max(100, Math.round(envNum("BENCH_SUSTAINED_LAT_MSGS", 5_000))),
   latRate: envNum("BENCH_SUSTAINED_LAT_RATE", 1_000),
   latSkip: envNum("BENCH_SUSTAINED_LAT_SKIP", 200),
+  /** Records sent at 5,000/s before the latency run, so the JIT has compiled the produce path (a broker's steady state). */
+  latWarmup: Math.round(envNum("BENCH_SUSTAINED_LAT_WARMUP", 30_000)),
   probeBytes: envNum("BENCH_PROBE_BYTES", 170),
   phaseTimeoutMs: envNum("BENCH_SUSTAINED_TIMEOUT_S", 900) * 1000,
   startTimeoutMs: envNum("BENCH_START_TIMEOUT_S", 20) * 1000,
@@ -368,6 +370,10 @@ async function phaseLatency(): Promise<void> {
     const probeDir = join(g.dataDir, "fsync-probe"); // next to kgate's data folder: same filesystem
     lat.probeBefore = await fsyncProbe(probeDir, "fsync probe before");
     rmSync(file, { force: true });
+    if (cfg.latWarmup > 0) {
+      log(`latency: kgate: warm-up, ${cfg.latWarmup} x 100 B at 5000/s`);
+      await runPerf([...produceArgs(g.bootstrap, "lat", 100, cfg.latWarmup), "-r", "5000", "-X", "linger.ms=0"], latencyTimeoutMs());
+    }
     log(`latency: kgate: ${cfg.latMsgs} x 100 B at ${cfg.latRate}/s (acks=all, linger.ms=0)`);
     const run: PerfRun = await runPerf(latencyArgs(g.bootstrap, "lat", cfg.latMsgs, cfg.latRate, file), latencyTimeoutMs());
     const samples = readLatencySamples(file);

@@ -44,6 +44,16 @@ export const limits = {
    */
   bufferMemoryMax: 64 * MiB,
   /**
+   * The heap may grow by this much (buffers included) past what the last full collection left before kgate asks for
+   * the next one (src/util/heap-valve.ts): garbage that survived a young collection is otherwise kept until the heap
+   * is several times its live size. A full collection of kgate's heap takes ~1–5 ms.
+   */
+  heapGrowthBytesMax: 64 * MiB,
+  /** Bytes received over all connections between two checks of the heap valve. */
+  heapCheckReceivedBytes: 4 * MiB,
+  /** The heap valve is also checked this often (Fetch answers allocate without bytes received). */
+  heapCheckIntervalMs: 100,
+  /**
    * While the memory budget is exhausted, a connection whose unsent answers have not moved for this long is closed
    * (a client that stopped reading must not hold the budget, and so every other connection, until the idle timeout).
    */

@@ -140,6 +140,8 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     authorizationDenials: registry.counter("kgate_authorization_denials_total", "Operations the ACL authorizer refused, by API, operation and resource type."),
     authenticationFailures: registry.counter("kgate_authentication_failures_total", "Failed SASL authentications and refused HTTP Basic credentials, by listener and mechanism."),
     memory: registry.gauge("kgate_process_memory_bytes", "Process memory, by kind."),
+    forcedCollections: registry.gauge("kgate_heap_forced_collections", "Full garbage collections kgate asked for because the heap grew by heapGrowthBytesMax (src/util/heap-valve.ts)."),
+    forcedCollectionSeconds: registry.gauge("kgate_heap_forced_collection_seconds", "Time spent in the full collections kgate asked for."),
     listenerConnections: registry.gauge("kgate_listener_connections", "Open Kafka connections, by listener."),
     fsyncLatency: registry.histogram("kgate_log_fsync_duration_seconds", "Time one fdatasync of a partition's active segment took (file log).", LATENCY_BUCKETS_SECONDS),
     quotaThrottles: registry.counter("kgate_quota_throttled_responses_total", "Responses that carried a throttle time because a byte-rate quota was exceeded, by kind (produce, fetch)."),

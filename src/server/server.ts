@@ -4,7 +4,8 @@
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import { Broker } from "../broker.ts";
 import type { PartitionLogFactory } from "../metadata/topic-store.ts";
-import { serverLimits, type Config } from "../config.ts";
+import { limits as defaultLimits, serverLimits, type Config } from "../config.ts";
+import { HeapValve } from "../util/heap-valve.ts";
 import { log } from "../util/logger.ts";
 import { attachRecordValidator } from "../registry/record-validation.ts";
 import { startSchemaRegistry, type SchemaRegistry } from "../registry/registry.ts";
@@ -61,6 +62,11 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   metrics.pendingWriteBytes.collect(() => sumOver(connections, (connection) => connection.pendingWriteBytes));
   metrics.connectionsPerIpBusiest.collect(() => admission.busiestAddressCount);
 
+  const heapValve = new HeapValve(defaultLimits.heapGrowthBytesMax);
+  let receivedSinceHeapCheck = 0;
+  metrics.forcedCollections.collect(() => heapValve.collections);
+  metrics.forcedCollectionSeconds.collect(() => heapValve.collectionSeconds);
+
   // One set of socket handlers for every listener (in the shape Bun.listen takes); each socket carries its listener.
   const sharedOptions: { socket: SocketHandler<SocketState> } = {
     socket: {
@@ -88,6 +94,11 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       },
       data(socket, chunk) {
         metrics.bytesIn.inc(undefined, chunk.length);
+        receivedSinceHeapCheck += chunk.length;
+        if (receivedSinceHeapCheck >= defaultLimits.heapCheckReceivedBytes) {
+          receivedSinceHeapCheck = 0;
+          heapValve.check();
+        }
         socket.data.connection?.onData(chunk);
       },
       drain(socket) {
@@ -124,6 +135,8 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
     }
   }, Math.min(idleSweepIntervalMs(limits.connectionIdleMs), idleSweepIntervalMs(limits.stalledWriterMs)));
   idleSweep.unref();
+  const heapCheck = setInterval(() => heapValve.check(), defaultLimits.heapCheckIntervalMs);
+  heapCheck.unref();
 
   const bound: TCPSocketListener<SocketState>[] = [];
   try {
@@ -185,6 +198,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       // Stop accepting, let parked long polls answer and in-flight responses leave, then close.
       for (const server of bound) server.stop(false);
       clearInterval(idleSweep);
+      clearInterval(heapCheck);
       await uplink?.stop();
       registry?.stop();
       broker.close();
