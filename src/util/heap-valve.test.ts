@@ -7,13 +7,14 @@ test("the heap valve asks for a full collection only once the heap grew by its l
   const valve = new HeapValve(8 << 20, 1_000);
   valve.check();
   expect(valve.collections).toBe(0);
-  // 32 MiB of buffers that outlive the check: the heap grew past 8 MiB.
-  let held: Uint8Array[] | null = Array.from({ length: 32 }, () => new Uint8Array(1 << 20).fill(1));
+  // Objects and buffers that outlive the check: the heap grew past 8 MiB (buffers alone are counted lazily).
+  let held: object[] | null = Array.from({ length: 400_000 }, (_, i) => ({ i, text: `record-${i}` }));
+  held.push(...Array.from({ length: 16 }, () => new Uint8Array(1 << 20).fill(1)));
   expect(heapSize()).toBeGreaterThan(8 << 20);
   valve.check();
   expect(valve.collections).toBe(1);
   // Still live and over the limit, but the interval keeps it from collecting again at once.
-  held.push(new Uint8Array(16 << 20).fill(1));
+  held.push(...Array.from({ length: 400_000 }, (_, i) => ({ i })));
   valve.check();
   expect(valve.collections).toBe(1);
   held = null;
