@@ -44,6 +44,31 @@ describe("FrameAssembler", () => {
     expect(assembler.receivingFrame).toBe(false);
   });
 
+  test("a large split frame is copied into an idle pooled buffer as it arrives, when the pool has one", async () => {
+    const { FramePool } = await import("./frame-pool.ts");
+    const pool = new FramePool(4 << 20, 64 * 1024);
+    const size = 1 << 20;
+    pool.give(pool.take(size));
+    const idle = pool.pooledBytes;
+    const assembler = new FrameAssembler(2 << 20, pool);
+    const frames: Uint8Array[] = [];
+    const chunk = new Uint8Array(4 + 1000).fill(5);
+    chunk.set([0, 0x10, 0, 0]);
+    assembler.push(chunk, (frame) => frames.push(frame));
+    // The idle buffer was taken at once; what counts as buffered is still what arrived.
+    expect(pool.pooledBytes).toBe(idle - size);
+    expect(assembler.bufferedBytes).toBe(1000);
+    chunk.fill(0); // the chunk's bytes were copied, not kept
+    assembler.push(new Uint8Array(size - 1000).fill(6), (frame) => frames.push(frame));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]![0]).toBe(5);
+    expect(frames[0]![999]).toBe(5);
+    expect(frames[0]![1000]).toBe(6);
+    // With no idle buffer (the frame above still lent), the next split frame keeps its pieces instead.
+    assembler.push(chunk.subarray(0, 4).fill(0).map((_, i) => [0, 0x10, 0, 0][i]!), () => {});
+    expect(pool.pooledBytes).toBe(idle - size);
+  });
+
   test("a size over the limit (or negative) throws before anything is buffered", () => {
     expect(() => new FrameAssembler(10).push(new Uint8Array([0, 0, 0, 11]), () => {})).toThrow(FrameTooLargeError);
     expect(() => new FrameAssembler(10).push(new Uint8Array([0xff, 0xff, 0xff, 0xff]), () => {})).toThrow(FrameTooLargeError);

@@ -2,7 +2,10 @@
 // chunk (Bun hands data() a fresh buffer each time, so the view stays valid); a frame split across chunks is
 // gathered into one buffer of its exact size. A large split frame is not allocated at the size it announces: its
 // pieces are kept as they arrive and joined when complete, so memory follows the bytes received (slowloris); the
-// joined buffer comes from the frame pool, warm memory when a previous frame was given back.
+// joined buffer comes from the frame pool, warm memory when a previous frame was given back. When the pool has an
+// idle buffer for it at the start, the pieces are copied in as they arrive instead (no allocation, so no more
+// memory than the idle pool already holds): the socket chunks then die young, where the collector frees them at
+// once, instead of surviving a young collection while the frame completes.
 
 import { limits } from "../config.ts";
 import type { FramePool } from "./frame-pool.ts";
@@ -77,7 +80,7 @@ export class FrameAssembler {
       } else {
         this.partialSize = size;
         this.partialFilled = 0;
-        this.partial = size <= limits.framePreallocateBytesMax ? new Uint8Array(size) : null;
+        this.partial = size <= limits.framePreallocateBytesMax ? new Uint8Array(size) : (this.pool?.takeIdle(size) ?? null);
       }
     }
   }

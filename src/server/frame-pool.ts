@@ -35,6 +35,17 @@ export class FramePool {
     return new Uint8Array(buffer, 0, size);
   }
 
+  /** Like take(), but only from an idle buffer: null when none of the size's capacity is idle (nothing allocated). */
+  takeIdle(size: number): Uint8Array | null {
+    if (size < this.minBytes || size > this.maxBytes) return null;
+    const capacity = capacityFor(size);
+    const buffer = this.idle.get(capacity)?.pop();
+    if (!buffer) return null;
+    this.idleBytes -= capacity;
+    this.lent.add(buffer);
+    return new Uint8Array(buffer, 0, size);
+  }
+
   /** Returns a frame from take(): its bytes may be overwritten from now on. Other buffers are ignored. */
   give(frame: Uint8Array): void {
     const buffer = frame.buffer as ArrayBuffer;
