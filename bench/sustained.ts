@@ -24,6 +24,7 @@ import {
   HOST,
   LOGS,
   MiB,
+  MOCK,
   OUT,
   PERF,
   ROOT,
@@ -290,7 +291,7 @@ const results: {
   consume?: GroupResult;
   fill8?: GroupResult;
   mixed?: GroupResult;
-  latency?: { probeBefore?: ProbeResult; kgate?: LatencyStats & { skip: number }; probeAfter?: ProbeResult; file: string };
+  latency?: { probeBefore?: ProbeResult; kgate?: LatencyStats & { skip: number }; probeAfter?: ProbeResult; mock?: LatencyStats; file: string };
 } = {};
 const errors: string[] = [];
 
@@ -386,6 +387,48 @@ async function phaseLatency(): Promise<void> {
     }
     if (alive(g)) lat.probeAfter = await fsyncProbe(probeDir, "fsync probe after");
   });
+  if (results.latency) results.latency.mock = (await mockLatency()) ?? undefined;
+}
+
+/**
+ * The same client run against librdkafka's mock cluster, which keeps records in memory and syncs nothing: what the
+ * client and the loopback round trip cost by themselves. kgate's floor is this plus the probe's fdatasync.
+ */
+async function mockLatency(): Promise<LatencyStats | null> {
+  const proc = track(spawn([MOCK, "lat:1"], { stdout: "pipe", stderr: "ignore", stdin: "ignore" }));
+  try {
+    const reader = proc.stdout.getReader();
+    let text = "";
+    const deadline = performance.now() + 10_000;
+    let match: RegExpExecArray | null = null;
+    while (!match && performance.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      match = /BOOTSTRAP (\S+)/.exec(text);
+    }
+    reader.releaseLock();
+    if (!match) {
+      errors.push(`latency: the mock broker did not start: ${text.slice(-300)}`);
+      return null;
+    }
+    const bootstrap = match[1]!.split(",")[0]!;
+    const file = join(OUT, "latency-sustained-mock.txt");
+    rmSync(file, { force: true });
+    if (cfg.latWarmup > 0) await runPerf([...produceArgs(bootstrap, "lat", 100, cfg.latWarmup), "-r", "5000", "-X", "linger.ms=0"], latencyTimeoutMs());
+    log(`latency: mock: ${cfg.latMsgs} x 100 B at ${cfg.latRate}/s (acks=all, linger.ms=0)`);
+    const run = await runPerf(latencyArgs(bootstrap, "lat", cfg.latMsgs, cfg.latRate, file), latencyTimeoutMs());
+    const samples = readLatencySamples(file);
+    if (run.code !== 0 || samples.length < cfg.latMsgs * 0.9) {
+      errors.push(perfFailure(`mock latency (${samples.length} samples of ${cfg.latMsgs})`, run, latencyTimeoutMs() / 1000));
+      return null;
+    }
+    const stats = latencyStats(samples, Math.min(cfg.latSkip, Math.floor(samples.length / 10)));
+    log(`latency: mock: p50 ${stats.p50us} us, p99 ${stats.p99us} us`);
+    return stats;
+  } finally {
+    await stop(proc);
+  }
 }
 
 // ---------------------------------------------------------------- report
@@ -449,6 +492,9 @@ function figures() {
       probeP99us: probeP99,
       p50x: div(latency?.kgate?.p50us, probeP50),
       p99x: div(latency?.kgate?.p99us, probeP99),
+      /** The floor: the bare fdatasync plus what the client and loopback cost without any disk (the mock). */
+      floorP50us: isNum(probeP50) && isNum(latency?.mock?.p50us) ? probeP50 + latency!.mock!.p50us : undefined,
+      floorP99us: isNum(probeP99) && isNum(latency?.mock?.p99us) ? probeP99 + latency!.mock!.p99us : undefined,
     },
   };
 }
@@ -504,6 +550,13 @@ function report(): void {
   row("", `fsync probe after (${cfg.probeBytes} B)`, lt(latency?.probeAfter));
   row("", "p50 / probe p50", `${f(fig.latency.p50x, 2, "x")} (probe p50: mean of the two, ${f(fig.latency.probeP50us, 0, " us")})`, check(fig.latency.p50x, (v) => v <= TARGETS.p50x, `<= ${TARGETS.p50x}x`));
   row("", "p99 / probe p99", `${f(fig.latency.p99x, 2, "x")} (probe p99: mean of the two, ${f(fig.latency.probeP99us, 0, " us")})`, check(fig.latency.p99x, (v) => v <= TARGETS.p99x, `<= ${TARGETS.p99x}x`));
+  row("", "mock broker, same client (no disk)", lt(latency?.mock), "(info: client + loopback alone)");
+  row(
+    "",
+    "kgate / (probe + mock)",
+    `p50 ${f(div(latency?.kgate?.p50us, fig.latency.floorP50us), 2, "x")} of ${f(fig.latency.floorP50us, 0, " us")}, p99 ${f(div(latency?.kgate?.p99us, fig.latency.floorP99us), 2, "x")} of ${f(fig.latency.floorP99us, 0, " us")}`,
+    "(info: against the floor of disk + client)",
+  );
 
   const head = ["phase", "metric", "value", "check"];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), head[i]!.length));
@@ -542,6 +595,7 @@ function report(): void {
       `cpuMixed=${f(fig.mixed.cpuOfBudget, 2, "xbudget")}`,
       `p50=${f(fig.latency.p50x, 2, "x")}`,
       `p99=${f(fig.latency.p99x, 2, "x")}`,
+      `p50floor=${f(div(results.latency?.kgate?.p50us, fig.latency.floorP50us), 2, "x")}`,
       `in1p=${f(fig.single.mbPerSec, 0, "MB/s")}`,
       `out1p=${f(fig.consume.mbPerSec, 0, "MB/s")}`,
       `in8p=${f(fig.fill8.mbPerSec, 0, "MB/s")}`,
