@@ -214,6 +214,8 @@ export class FileLogStore {
     }
     let remaining = logs.length;
     let failure: Error | null = null;
+    /** Page-cache drops of the synced logs, done once the round's produces are answered (not part of durability). */
+    const drops: (() => void)[] = [];
     const finish = () => {
       this.roundRunning = false;
       const settled = this.runningRoundWaiters;
@@ -227,6 +229,8 @@ export class FileLogStore {
         for (const waiter of settled) waiter.resolve();
       }
       if (this.nextRoundWaiters.length > 0) this.scheduleRound();
+      // After the answers: resolving only queued their continuations, which write the responses before the next turn.
+      if (drops.length > 0) setImmediate(() => drops.forEach((drop) => drop()));
     };
     const inline = roundBytes <= limits.syncInlineBytesMax && this.recentSyncMs <= limits.syncInlineDurationMaxMs;
     for (const partitionLog of logs) {
@@ -240,7 +244,7 @@ export class FileLogStore {
         if (error) failure = error;
         else {
           recordDurability("sync", covered.path, covered.sizeBytes);
-          partitionLog.dropDurablePages(covered.path, covered.sizeBytes);
+          drops.push(() => partitionLog.dropDurablePages(covered.path, covered.sizeBytes));
         }
         if (--remaining === 0) finish();
       };
