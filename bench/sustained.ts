@@ -459,25 +459,20 @@ function figures() {
   const probeP99 = meanOf([latency?.probeBefore?.p99us, latency?.probeAfter?.p99us]);
   const mixedCpu = mixed?.usage ? mixed.usage.userS + mixed.usage.sysS : undefined;
   const mixedBudget = mixed?.usage ? (TARGETS.cpuInS * mixed.bytesIn + TARGETS.cpuOutS * mixed.bytesOut) / GB : undefined;
+  /** One group's figures per GB of what it produced (`in`) or consumed (`out`). */
+  const perPhase = (r: GroupResult | undefined, direction: "in" | "out") => {
+    const bytes = direction === "in" ? r?.bytesIn : r?.bytesOut;
+    return {
+      hwmMiB: r?.usage ? r.usage.hwmBytes / MiB : undefined,
+      cpu: cpu(r, bytes),
+      faultsPerGB: perGB(r?.usage?.minflt, bytes),
+      mbPerSec: direction === "in" ? r?.mbPerSecIn : r?.mbPerSecOut,
+    };
+  };
   return {
-    single: {
-      hwmMiB: single?.usage ? single.usage.hwmBytes / MiB : undefined,
-      cpu: cpu(single, single?.bytesIn),
-      faultsPerGB: perGB(single?.usage?.minflt, single?.bytesIn),
-      mbPerSec: single?.mbPerSecIn,
-    },
-    consume: {
-      hwmMiB: consume?.usage ? consume.usage.hwmBytes / MiB : undefined,
-      cpu: cpu(consume, consume?.bytesOut),
-      faultsPerGB: perGB(consume?.usage?.minflt, consume?.bytesOut),
-      mbPerSec: consume?.mbPerSecOut,
-    },
-    fill8: {
-      hwmMiB: fill8?.usage ? fill8.usage.hwmBytes / MiB : undefined,
-      cpu: cpu(fill8, fill8?.bytesIn),
-      faultsPerGB: perGB(fill8?.usage?.minflt, fill8?.bytesIn),
-      mbPerSec: fill8?.mbPerSecIn,
-    },
+    single: perPhase(single, "in"),
+    consume: perPhase(consume, "out"),
+    fill8: perPhase(fill8, "in"),
     mixed: {
       hwmMiB: mixed?.usage ? mixed.usage.hwmBytes / MiB : undefined,
       cpuS: mixedCpu,
