@@ -1,5 +1,5 @@
 // The limits that keep the box alive, each driven over real sockets on 127.0.0.1 against a server whose limits the
-// test lowers (Config.limits): connection counts, the idle timeout, in-flight requests, the request memory cap,
+// test lowers (Config.limits): connection counts, the idle timeout, in-flight requests, the memory budget,
 // slowloris partial frames next to a real kafkajs client.
 
 import { describe, expect, test } from "bun:test";
@@ -114,7 +114,7 @@ test("in-flight requests over the limit wait unread: four 400 ms long polls with
   client.close();
 }, 30_000);
 
-test("above the request memory cap every connection stops being read until the bytes drop", async () => {
+test("above the memory budget every connection stops being read until the bytes drop", async () => {
   // The stuck senders must outlive the checks below (the newcomer's 400 ms unanswered included) before the idle
   // timeout gives their bytes back: 3 s leaves a slow machine room.
   await using server = await startTestServer({ limits: { bufferMemoryMax: 256 * 1024, connectionIdleMs: 3_000 } });
