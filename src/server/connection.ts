@@ -15,7 +15,7 @@ import type { ConnectionSecurity } from "../security/sasl.ts";
 
 interface ResponseSlot {
   pending: PendingResponse;
-  /** Bytes of its request frame, held against the request memory until the response is written. */
+  /** Bytes of its request frame held against the memory budget until the response is written (0 once released). */
   frameBytes: number;
   /** Set when the handler has answered (immediately or when its promise settles). */
   ready: boolean;
