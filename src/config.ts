@@ -33,8 +33,11 @@ export const limits = {
   messageSetRecordsMax: 250_000,
   /** Longest Fetch long poll the broker honours, whatever the client asks. */
   fetchMaxWaitMsMax: 30_000,
-  /** Response bytes buffered for a slow reader before the connection stops reading requests. */
-  pendingWriteBytesMax: 64 * MiB,
+  /**
+   * Response bytes buffered for a slow reader before the connection stops reading requests. A quarter of the memory
+   * budget: one client that does not read cannot hold all of it (one large Fetch answer may still go past).
+   */
+  pendingWriteBytesMax: 16 * MiB,
   /**
    * The memory budget (src/util/memory-budget.ts) over all connections: partly received frames, frames still in use
    * (a Produce's only while it is appended, not while it waits for the fsync), Fetch reads and unsent answers. At
