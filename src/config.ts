@@ -54,8 +54,11 @@ export const limits = {
   heapGrowthBytesMax: 64 * MiB,
   /** Bytes received over all connections between two checks of the heap valve. */
   heapCheckReceivedBytes: 4 * MiB,
-  /** The heap valve is also checked this often (Fetch answers allocate without bytes received). */
-  heapCheckIntervalMs: 100,
+  /**
+   * The heap valve is also checked this often (Fetch answers allocate without bytes received); rarely, so an idle box
+   * is not woken for it: received bytes check it every heapCheckReceivedBytes.
+   */
+  heapCheckIntervalMs: 1_000,
   /**
    * While the memory budget is exhausted, a connection whose unsent answers have not moved for this long is closed
    * (a client that stopped reading must not hold the budget, and so every other connection, until the idle timeout).
