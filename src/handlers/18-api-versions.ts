@@ -10,7 +10,7 @@ import type { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messag
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { log } from "../util/logger.ts";
 import type { ApiHandler } from "./handler.ts";
-import { supportedApiKeys } from "./registry.ts";
+import { supportedApiKeys } from "./supported-apis.ts";
 
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: 18,

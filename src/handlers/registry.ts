@@ -1,6 +1,7 @@
 // The APIs this node serves and their version ranges: the one source for dispatch and for ApiVersions.
 
 import type { ApiHandler } from "./handler.ts";
+import { advertise } from "./supported-apis.ts";
 import { produceHandler } from "./00-produce.ts";
 import { fetchHandler } from "./01-fetch.ts";
 import { listOffsetsHandler } from "./02-list-offsets.ts";
@@ -90,23 +91,10 @@ const handlers: ApiHandler[] = [
 
 const handlersByKey: (ApiHandler | undefined)[] = [];
 for (const handler of handlers) handlersByKey[handler.apiKey] = handler;
+advertise(handlers);
 
 export function handlerFor(apiKey: number): ApiHandler | undefined {
   return apiKey >= 0 ? handlersByKey[apiKey] : undefined;
 }
 
-export interface SupportedApi {
-  apiKey: number;
-  minVersion: number;
-  maxVersion: number;
-}
-
-let supported: SupportedApi[] | null = null;
-
-/** The ranges ApiVersions advertises, in key order. */
-export function supportedApiKeys(): SupportedApi[] {
-  supported ??= handlers
-    .map(({ apiKey, minVersion, maxVersion }) => ({ apiKey, minVersion, maxVersion }))
-    .sort((a, b) => a.apiKey - b.apiKey);
-  return supported;
-}
+export { supportedApiKeys, type SupportedApi } from "./supported-apis.ts";
