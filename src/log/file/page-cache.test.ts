@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRecordBatch, decodeRecords, validateBatchForAppend } from "../../protocol/records/record-batch.ts";
 import { randomUuid } from "../../metadata/uuid.ts";
 import { FileLogStore } from "./file-log-store.ts";
 import type { FilePartitionLog } from "./file-log.ts";
-import { cacheKeptFrom, dropCachedPages } from "./page-cache.ts";
+import { cacheKeptFrom } from "./page-cache.ts";
 
 const MiB = 1 << 20;
 const folders: string[] = [];
@@ -46,6 +46,8 @@ async function appendSynced(log: FilePartitionLog, count: number): Promise<void>
     log.append(batch, validated.info);
     await log.sync!();
   }
+  // A round drops pages after its answers, in the next turn.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 function segmentFiles(folder: string): string[] {
@@ -67,28 +69,21 @@ describe("cacheKeptFrom", () => {
 });
 
 /**
- * Whether this machine can show the window at all: fincore is there, and the temporary folder's filesystem drops
- * pages on request (tmpfs, for one, keeps them: its pages are the files).
+ * Why this machine cannot show the window, or null when it can: fincore must be there, and the temporary folder must
+ * be on a filesystem that drops pages on request (tmpfs keeps them: its pages are the files). Decided without the
+ * code under test, so that a dropCachedPages that does nothing fails the tests below instead of skipping them.
  */
-function pageDropsMeasurable(): boolean {
-  const folder = mkdtempSync(join(tmpdir(), "kgate-page-probe-"));
-  try {
-    const path = join(folder, "probe");
-    const fd = openSync(path, "w");
-    try {
-      writeSync(fd, new Uint8Array(64 * 1024).fill(1));
-      fdatasyncSync(fd);
-      dropCachedPages(fd, 0, 64 * 1024);
-    } finally {
-      closeSync(fd);
-    }
-    return residentBytes(path) === 0;
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
+function pageDropsUnmeasurable(): string | null {
+  if (Bun.which("fincore") === null) return "fincore (util-linux) is not installed";
+  const filesystem = Bun.spawnSync(["stat", "--file-system", "--format", "%T", tmpdir()]).stdout.toString().trim();
+  if (filesystem === "tmpfs" || filesystem === "ramfs") return `${tmpdir()} is on ${filesystem}, whose pages are the files`;
+  return null;
 }
 
-describe.skipIf(!pageDropsMeasurable())("page-cache window (measured with fincore)", () => {
+const unmeasurable = pageDropsUnmeasurable();
+if (unmeasurable !== null) console.warn(`SKIPPED page-cache window tests: ${unmeasurable}`);
+
+describe.skipIf(unmeasurable !== null)("page-cache window (measured with fincore)", () => {
   test("synced pages beyond the window leave the cache; the window's stay; every record still reads back", async () => {
     const { log, folder } = openLog(1 * MiB);
     await appendSynced(log, 32); // ~8 MiB
