@@ -16,7 +16,7 @@ import { TopicStore, type PartitionLogFactory, type Topic } from "./metadata/top
 import { ErrorCode } from "./protocol/error-codes.ts";
 import { createGatewayMetrics } from "./metrics/metrics.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
-import { PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, ProducerStates } from "./transactions/producer-states.ts";
+import { ProducerStates } from "./transactions/producer-states.ts";
 import { TransactionCoordinator, type TransactionSettings } from "./transactions/transaction-coordinator.ts";
 import { TRANSACTION_STATE_TOPIC } from "./transactions/transaction-log.ts";
 import { AclStore } from "./security/acl-store.ts";
@@ -37,7 +37,7 @@ export class Broker {
   private transactionCoordinator: TransactionCoordinator | null = null;
   private readonly producerExpiryTimer = setInterval(
     () => this.producerStates.expireIdle(this.topics.list().flatMap((topic) => topic.partitions)),
-    PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
+    limits.producerIdExpirationCheckIntervalMs,
   ).unref();
   /** Overrides of the transaction coordinator's defaults (tests shorten timeouts). */
   transactionSettings: Partial<TransactionSettings> = {};

@@ -97,6 +97,36 @@ export const limits = {
    * blocked long. Measured as a moving average of inline and pooled syncs alike.
    */
   syncInlineDurationMaxMs: 2,
+  /** Memory log: size of one pooled slab; one allocation (and one round of page faults) serves many appends. */
+  logSlabBytes: 1 * MiB,
+  /** Memory log: released slabs kept for reuse by all memory logs together; slabs released beyond this go to the GC. */
+  logSlabPoolBytesMax: 64 * MiB,
+  /**
+   * Memory log: a released slab is reused only after this delay, because Fetch responses may still hold views into
+   * it while a slow socket drains. Kafka's `file.delete.delay.ms` (60 s) plays the same role for deleted segments.
+   */
+  logSlabReuseDelayMs: 60_000,
+  /** File log: Fetch read buffers are slabs of this size (pooled: readSlabPoolBytesMax). */
+  readSlabBytes: 1 * MiB,
+  /**
+   * File log: a read slab returns to the pool only when every view into it was released (Fetch: after its response
+   * was written), so it can be reused at once; a slab holding a view never released is never reused.
+   */
+  readSlabReuseDelayMs: 0,
+  /** How often retention runs (Kafka's log.retention.check.interval.ms is 5 min; edge boxes have small disks). */
+  retentionCheckIntervalMs: 30_000,
+  /** A segment gets disk blocks allocated ahead once it holds this much (see Segment.preallocate). */
+  preallocateFromBytes: 1 * MiB,
+  /** At most this much is allocated ahead of a segment's end. */
+  preallocateStepBytesMax: 16 * MiB,
+  /** Kafka's max.incremental.fetch.session.cache.slots: sessions kept at once, the least recently used evicted beyond. */
+  fetchSessionsMax: 1_000,
+  /** Kafka's producer.id.expiration.ms: a producer idle this long (no open transaction) is forgotten. */
+  producerIdExpirationMs: 86_400_000,
+  /** Kafka's producer.id.expiration.check.interval.ms. */
+  producerIdExpirationCheckIntervalMs: 600_000,
+  /** Schema registry: largest request body read; a schema larger than this is not a schema a client means to send. */
+  registryRequestBodyBytesMax: 16 * MiB,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
   coalesceWriteBytesMax: 256 * KiB,
   /** Partitions one CreateTopics/auto-create may make. */

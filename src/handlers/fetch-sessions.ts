@@ -2,9 +2,8 @@
 // what changed, and answers with only the partitions that have something new.
 
 import { randomInt } from "node:crypto";
+import { limits } from "../config.ts";
 
-/** Sessions kept at once; the least recently used one is evicted beyond this (Kafka's max.incremental.fetch.session.cache.slots). */
-export const FETCH_SESSIONS_MAX = 1_000;
 
 /** SessionEpoch values with a meaning of their own. */
 export const INITIAL_EPOCH = 0;
@@ -37,7 +36,7 @@ export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
 
   create(): FetchSession {
-    if (this.sessions.size >= FETCH_SESSIONS_MAX) {
+    if (this.sessions.size >= limits.fetchSessionsMax) {
       const oldest = this.sessions.keys().next().value!;
       this.sessions.delete(oldest);
     }

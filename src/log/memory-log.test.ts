@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { LOG_SLAB_BYTES, MemoryPartitionLog, SlabPool } from "./memory-log.ts";
+import { MemoryPartitionLog, SlabPool } from "./memory-log.ts";
+import { limits } from "../config.ts";
 import type { AppendBatchInfo } from "./partition-log.ts";
 
 const HEADER_BYTES = 61;
@@ -284,7 +285,7 @@ describe("timestamps", () => {
 
 describe("slabs", () => {
   test("the default slab is 1 MiB", () => {
-    expect(new SlabPool().slabBytes).toBe(LOG_SLAB_BYTES);
+    expect(new SlabPool().slabBytes).toBe(limits.logSlabBytes);
   });
 
   test("many small appends share slabs and cross slab boundaries intact", () => {

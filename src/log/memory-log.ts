@@ -15,15 +15,6 @@ import type {
   ReadResult,
 } from "./partition-log.ts";
 
-/** Size of one pooled slab: one allocation (and one round of page faults) serves many appends. */
-export const LOG_SLAB_BYTES = 1 << 20;
-/** Released slabs kept for reuse by all memory logs together; slabs released beyond this go to the GC. */
-export const LOG_SLAB_POOL_BYTES_MAX = 64 << 20;
-/**
- * A released slab is reused only after this delay, because Fetch responses may still hold views into it while a
- * slow socket drains. Kafka's `file.delete.delay.ms` (60 s) plays the same role for deleted segments.
- */
-export const LOG_SLAB_REUSE_DELAY_MS = 60_000;
 /** Initial capacity of the per-batch index arrays; small because a broker may hold thousands of partitions. */
 export const LOG_BATCH_INDEX_CAPACITY_INITIAL = 64;
 
@@ -57,9 +48,9 @@ export class SlabPool {
   private readonly releasedAtMs: number[] = [];
 
   constructor(options: SlabPoolOptions = {}) {
-    this.slabBytes = options.slabBytes ?? LOG_SLAB_BYTES;
-    this.pooledBytesMax = options.pooledBytesMax ?? LOG_SLAB_POOL_BYTES_MAX;
-    this.reuseDelayMs = options.reuseDelayMs ?? LOG_SLAB_REUSE_DELAY_MS;
+    this.slabBytes = options.slabBytes ?? limits.logSlabBytes;
+    this.pooledBytesMax = options.pooledBytesMax ?? limits.logSlabPoolBytesMax;
+    this.reuseDelayMs = options.reuseDelayMs ?? limits.logSlabReuseDelayMs;
     this.nowMs = options.nowMs ?? (() => performance.now());
     assert(Number.isSafeInteger(this.slabBytes) && this.slabBytes >= RECORD_BATCH_V2_HEADER_BYTES, "slab size");
   }

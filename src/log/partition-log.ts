@@ -23,7 +23,7 @@ export interface ReadResult {
   /**
    * Whole batches, in offset order, as views (no copies in the memory log). Read-only for the caller. A view stays
    * valid while its batch is retained and for a grace period after advanceLogStartOffset/close drops it (the memory
-   * log reuses a slab only LOG_SLAB_REUSE_DELAY_MS after its last batch is dropped): long enough to encode and
+   * log reuses a slab only limits.logSlabReuseDelayMs after its last batch is dropped): long enough to encode and
    * flush a response, not to keep forever. The file log reads into pooled slabs: its views stay valid until
    * release() is called, and forever when it never is.
    */

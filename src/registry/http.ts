@@ -13,11 +13,10 @@ import type { TopicStore } from "../metadata/topic-store.ts";
 import { PayloadDecoders } from "./record-validation.ts";
 import { readRecordView, RECORD_VIEW_LIMIT_MAX } from "./record-view.ts";
 import { errors, MODES, RegistryError, type Mode, type SchemaStore, type StoredSchema, type SubjectVersion } from "./store.ts";
+import { limits } from "../config.ts";
 
 export const REGISTRY_CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 const ACCEPTED_BODY_TYPES = ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json", "application/octet-stream"];
-/** Largest request body read; a schema larger than this is not a schema a client means to send. */
-const REQUEST_BODY_BYTES_MAX = 16 * 1024 * 1024;
 
 type Json = unknown;
 
@@ -76,9 +75,9 @@ async function readJson(request: Request): Promise<Json> {
   const contentType = (request.headers.get("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
   if (!ACCEPTED_BODY_TYPES.includes(contentType)) throw new RegistryError(415, 415, "HTTP 415 Unsupported Media Type");
   const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > REQUEST_BODY_BYTES_MAX) throw new RegistryError(413, 413, "Request entity too large");
+  if (length > limits.registryRequestBodyBytesMax) throw new RegistryError(413, 413, "Request entity too large");
   const text = await request.text();
-  if (text.length > REQUEST_BODY_BYTES_MAX) throw new RegistryError(413, 413, "Request entity too large");
+  if (text.length > limits.registryRequestBodyBytesMax) throw new RegistryError(413, 413, "Request entity too large");
   try {
     return text === "" ? {} : JSON.parse(text);
   } catch {
@@ -365,7 +364,7 @@ export function startRegistryServer(
   const server: Server<undefined> = Bun.serve({
     hostname: host,
     port,
-    maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
+    maxRequestBodySize: limits.registryRequestBodyBytesMax,
     tls,
     fetch: (request, server) => {
       const peer = server.requestIP(request);

@@ -6,12 +6,9 @@
 import type { PartitionLog } from "../log/partition-log.ts";
 import { buildRecordBatch, decodeRecords, readBatchHeader, type RecordBatchHeader } from "../protocol/records/record-batch.ts";
 import { PartitionProducerState } from "./producer-state.ts";
+import { limits } from "../config.ts";
 
 const LOG_REPLAY_READ_BYTES = 1 << 20;
-/** Kafka's producer.id.expiration.ms: a producer idle this long (no open transaction) is forgotten. */
-export const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
-/** Kafka's producer.id.expiration.check.interval.ms. */
-export const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS = 600_000;
 const CONTROL_RECORD_VERSION = 0;
 export const ControlRecordType = { abort: 0, commit: 1 } as const;
 
@@ -67,7 +64,7 @@ export class ProducerStates {
   }
 
   /** Forgets idle producers of the given logs (Kafka's producer id expiration); returns how many went. */
-  expireIdle(logs: Iterable<PartitionLog>, nowMs = Date.now(), expirationMs = PRODUCER_ID_EXPIRATION_MS): number {
+  expireIdle(logs: Iterable<PartitionLog>, nowMs = Date.now(), expirationMs: number = limits.producerIdExpirationMs): number {
     let removed = 0;
     for (const log of logs) {
       const state = this.states.get(log);

@@ -38,7 +38,6 @@ import { linkForwards, remoteTopicName, type DeliveryMode, type LinkConfig } fro
 import { buildPositionsBatch, LocalCheckpointFile, partitionKey, readRemotePositions, splitPartitionKey, type LocalCheckpoint, type PartitionKey, type Position } from "./positions.ts";
 import type { KafkaConnection } from "../client/kafka-connection.ts";
 import { UNFORWARDED_BYTES_FULL_ERROR } from "../log/produce-admission.ts";
-import { LOG_SLAB_BYTES } from "../log/memory-log.ts";
 
 export type { LinkState } from "./session-loop.ts";
 
@@ -525,7 +524,7 @@ export class UplinkLink extends SessionLoop {
     let end = from;
     let bytes = 0;
     while (bytes < budget && end < stable) {
-      const read = log.read(end, Math.min(LOG_SLAB_BYTES, budget - bytes), true);
+      const read = log.read(end, Math.min(limits.logSlabBytes, budget - bytes), true);
       const release = () => read.release?.();
       if (read.batches.length === 0) {
         release();

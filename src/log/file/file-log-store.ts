@@ -20,17 +20,8 @@ import { DataDirLock, LOCK_FILE } from "./data-dir-lock.ts";
 
 /** Kafka's `.kafka_cleanshutdown`: present only while nothing is open; its absence at start means recover. */
 export const CLEAN_SHUTDOWN_FILE = ".kgate_cleanshutdown";
-/** Fetch read buffers: 1 MiB slabs, like the memory log's. */
-const READ_SLAB_BYTES = 1 << 20;
-/**
- * A read slab returns to the pool only when every view into it was released (Fetch: after its response was
- * written), so it can be reused at once; a slab holding a view never released is never reused (read-buffers.ts).
- */
-const READ_SLAB_REUSE_DELAY_MS = 0;
 /** Weight of the newest fdatasync in the moving average that decides whether rounds sync inline. */
 const SYNC_DURATION_SMOOTHING = 0.2;
-/** How often retention runs (Kafka's log.retention.check.interval.ms is 5 min; edge boxes have small disks). */
-const RETENTION_CHECK_INTERVAL_MS = 30_000;
 
 interface SyncWaiter {
   resolve: () => void;
@@ -39,7 +30,7 @@ interface SyncWaiter {
 
 export class FileLogStore {
   readonly readBuffers = new ReadBuffers(
-    new SlabPool({ slabBytes: READ_SLAB_BYTES, pooledBytesMax: limits.readSlabPoolBytesMax, reuseDelayMs: READ_SLAB_REUSE_DELAY_MS }),
+    new SlabPool({ slabBytes: limits.readSlabBytes, pooledBytesMax: limits.readSlabPoolBytesMax, reuseDelayMs: limits.readSlabReuseDelayMs }),
   );
   /** True when the previous run did not shut down cleanly: every segment is scanned and checked on open. */
   readonly recovering: boolean;
@@ -65,7 +56,7 @@ export class FileLogStore {
     readonly dataDir: string,
     readonly flush: FlushPolicy,
     {
-      retentionCheckIntervalMs = RETENTION_CHECK_INTERVAL_MS,
+      retentionCheckIntervalMs = limits.retentionCheckIntervalMs,
       pageCacheWindowBytes = limits.pageCacheWindowBytes,
     }: { retentionCheckIntervalMs?: number; pageCacheWindowBytes?: number } = {},
   ) {

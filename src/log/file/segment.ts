@@ -18,6 +18,7 @@ import { readExactly, recordDurability, writeAll } from "./file-io.ts";
 import { dropCachedPages, DROP_BEHIND_BYTES } from "./page-cache.ts";
 import { FALLOC_FL_KEEP_SIZE, libcFallocate } from "../../util/libc.ts";
 import type { CleanedSegmentSummary } from "./segment-cleaning.ts";
+import { limits } from "../../config.ts";
 
 /** Kafka names segment files by base offset, zero-padded to 20 digits (the width of Long.MAX_VALUE). */
 const SEGMENT_NAME_DIGITS = 20;
@@ -42,10 +43,6 @@ export const BATCH_HEADER_BYTES = 61;
 const MAGIC_V2 = 2;
 const UINT32_RANGE = 0x1_0000_0000;
 
-/** A segment gets disk blocks allocated ahead once it holds this much (see Segment.preallocate). */
-const PREALLOCATE_FROM_BYTES = 1 << 20;
-/** At most this much is allocated ahead of a segment's end. */
-const PREALLOCATE_STEP_BYTES_MAX = 16 << 20;
 /** Scan reads go through one reused buffer of this size (grown for a larger batch): no fresh memory per read. */
 const SCAN_WINDOW_BYTES = 1 << 20;
 let scanBuffer = new Uint8Array(SCAN_WINDOW_BYTES);
@@ -357,14 +354,14 @@ export class Segment {
   /**
    * Allocates disk blocks ahead of a growing segment (fallocate with KEEP_SIZE: the file's size, which recovery reads,
    * stays the data's): appends into allocated blocks cost the filesystem less (measured with write+fdatasync of 3 GB:
-   * 0.27 -> 0.18 s/GB of system time). Only a segment past PREALLOCATE_FROM_BYTES gets any, at most an eighth of what
+   * 0.27 -> 0.18 s/GB of system time). Only a segment past limits.preallocateFromBytes gets any, at most an eighth of what
    * it holds, so idle partitions of an edge box's small disk stay small; the excess is released when the segment is
    * sealed or closed. A failure (no fallocate, a full disk) just ends preallocation here: the write reports its own.
    */
   private preallocate(position: number, length: number): void {
-    if (position < PREALLOCATE_FROM_BYTES) return;
+    if (position < limits.preallocateFromBytes) return;
     const fallocate = libcFallocate();
-    const end = position + length + Math.min(PREALLOCATE_STEP_BYTES_MAX, position >>> 3);
+    const end = position + length + Math.min(limits.preallocateStepBytesMax, position >>> 3);
     const start = Math.max(position, this.preallocatedBytes);
     if (fallocate === null || fallocate(this.logFd, FALLOC_FL_KEEP_SIZE, start, end - start) !== 0) {
       this.preallocationFailed = true;
