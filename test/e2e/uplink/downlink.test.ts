@@ -134,7 +134,8 @@ test("central commands arrive at the edge once, in order, without aborted ones, 
   try {
     await progress(edge);
     const afterRestart = producer.acknowledged.length;
-    await waitFor(() => producer.acknowledged.length >= afterRestart + 50, { timeoutMs: 20_000 });
+    // Records keep coming after the restart, and at least 100 in all (a fast run may reach the restart with few).
+    await waitFor(() => producer.acknowledged.length >= Math.max(afterRestart + 50, 100), { timeoutMs: 20_000 });
     aborted.push(...(await transaction(topic, "aborted-late", 4, false)));
     committed.push(...(await transaction(topic, "committed-late", 4, true)));
   } finally {
