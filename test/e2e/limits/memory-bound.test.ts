@@ -19,23 +19,32 @@ function rssBytes(pid: number): number {
   return Number(match![1]) * 1024;
 }
 
+/** The /metrics address of a gateway started with `--registry-listen 127.0.0.1:0`, once it is up. */
+async function metricsUrlOf(gateway: { output(): string }): Promise<string> {
+  await waitFor(() => /schema registry up listen=\S+:\d+/.test(gateway.output()));
+  return `http://${/schema registry up listen=(\S+:\d+)/.exec(gateway.output())![1]}/metrics`;
+}
+
+/** Produces `count` batches of one ~900 KB record to partition 0 of `topic`, acks=all, each acknowledged. */
+async function produceLargeBatches(port: number, topic: string, count: number): Promise<void> {
+  const producer = await RawClient.connect(port);
+  const value = new Uint8Array(900 * 1024).fill(120);
+  for (let i = 0; i < count; i++) {
+    const records = buildRecordBatch({ records: [{ key: null, value, timestamp: Date.now() }] });
+    const body = await producer.call(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+    expect(body.responses[0].partitionResponses[0].errorCode).toBe(0);
+  }
+  producer.close();
+}
+
 test("a client that never reads its responses is paused and the gateway's RSS stays bounded", async () => {
   await using gateway = await startGatewayProcess(
     [process.execPath, "src/main.ts", "--memory", "--registry-listen", "127.0.0.1:0", "--pending-write-bytes-max", String(4 << 20)],
     { cwd: repoRoot },
   );
-  await waitFor(() => /schema registry up listen=\S+:\d+/.test(gateway.output()));
-  const metricsUrl = `http://${/schema registry up listen=(\S+:\d+)/.exec(gateway.output())![1]}/metrics`;
-
+  const metricsUrl = await metricsUrlOf(gateway);
   // 4 batches of ~900 KB in one partition.
-  const producer = await RawClient.connect(gateway.port);
-  const value = new Uint8Array(900 * 1024).fill(120);
-  for (let i = 0; i < 4; i++) {
-    const records = buildRecordBatch({ records: [{ key: null, value, timestamp: Date.now() }] });
-    const body = await producer.call(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: "never-read", partitionData: [{ index: 0, records }] }] });
-    expect(body.responses[0].partitionResponses[0].errorCode).toBe(0);
-  }
-  producer.close();
+  await produceLargeBatches(gateway.port, "never-read", 4);
   await Bun.sleep(200);
   Bun.gc(true);
   const rssBefore = rssBytes(gateway.process.pid);
@@ -87,18 +96,11 @@ test("connections that never read their answers hold at most the memory budget, 
     { cwd: repoRoot },
   );
   try {
-    await waitFor(() => /schema registry up listen=\S+:\d+/.test(gateway.output()));
-    const metricsUrl = `http://${/schema registry up listen=(\S+:\d+)/.exec(gateway.output())![1]}/metrics`;
+    const metricsUrl = await metricsUrlOf(gateway);
     const scrape = async () => await (await fetch(metricsUrl)).text();
     const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "m").exec(text)?.[1] ?? NaN);
 
-    const producer = await RawClient.connect(gateway.port);
-    const value = new Uint8Array(900 * 1024).fill(120);
-    for (let i = 0; i < 8; i++) {
-      const records = buildRecordBatch({ records: [{ key: null, value, timestamp: Date.now() }] });
-      const body = await producer.call(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: "unread-budget", partitionData: [{ index: 0, records }] }] });
-      expect(body.responses[0].partitionResponses[0].errorCode).toBe(0);
-    }
+    await produceLargeBatches(gateway.port, "unread-budget", 8);
     await Bun.sleep(200);
     const rssBefore = rssBytes(gateway.process.pid);
 
