@@ -49,9 +49,13 @@ export function runCase(testCase: Case): boolean {
   return checkCompatibility(testCase.level, parse(testCase.candidate), previous).length === 0;
 }
 
-test("every reference verdict of cases.json", () => {
-  // shared/ sits beside the repository on developer machines and in CI; without it this test cannot vouch for anything.
-  if (!existsSync(CASES_PATH)) throw new Error(`${CASES_PATH} is missing: the reference verdicts live in shared/schema-compat`);
+// shared/ sits beside the repository on developer machines and in CI, not in a user's clone: there the test says it
+// skipped and why; on CI (process.env.CI) a missing file fails, so that it cannot pass as green.
+const casesMissing = !existsSync(CASES_PATH);
+if (casesMissing && process.env.CI) throw new Error(`${CASES_PATH} is missing on CI: the reference verdicts live in shared/schema-compat`);
+if (casesMissing) console.log(`SKIPPED: every reference verdict of cases.json: ${CASES_PATH} is not there (shared/ sits beside the repository on developer machines and CI)`);
+
+test.skipIf(casesMissing)("every reference verdict of cases.json", () => {
   const cases = (JSON.parse(readFileSync(CASES_PATH, "utf8")) as { cases: Case[] }).cases;
   const disagreements: string[] = [];
   let passed = 0;
