@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ByteReader, ProtocolDecodeError } from "../byte-reader.ts";
 import { ByteWriter, INLINE_VIEW_BYTES_MAX } from "../byte-writer.ts";
 import {
@@ -9,6 +10,7 @@ import {
   hasVersion,
   loadModel,
   type MessageModel,
+  PROTOCOL_DIR,
   type StructModel,
 } from "../codegen/generate.ts";
 import { decodeApiVersionsRequest, decodeApiVersionsResponse, encodeApiVersionsRequest, encodeApiVersionsResponse } from "./18-api-versions.ts";
@@ -46,7 +48,13 @@ function encoded(write: (writer: ByteWriter) => void): Uint8Array {
 // ---------------------------------------------------------------------------------------------------------------
 // Round trip of every generated API, every version, both directions, from samples built off the JSON model.
 
-const model = loadModel();
+// The JSON definitions sit in ../shared beside the repository on developer machines and in CI, not in a user's
+// clone: there the tests built from them say they skipped and why (the spec-layout tests below still run); on CI a
+// missing folder fails.
+const definitionsMissing = !existsSync(join(PROTOCOL_DIR, "messages"));
+if (definitionsMissing && process.env.CI) throw new Error(`Kafka's message definitions are missing on CI: ${PROTOCOL_DIR}/messages`);
+if (definitionsMissing) console.log(`SKIPPED: round trips built from Kafka's message definitions and the generated-code check: ${PROTOCOL_DIR}/messages is not there`);
+const model = definitionsMissing ? null : loadModel();
 
 /** Defaults as the Kafka README states them, written independently of the generator's emitter. */
 function defaultOf(field: FieldModel): unknown {
@@ -183,8 +191,8 @@ function roundTrip(api: ApiModel, message: MessageModel, version: number, varian
   }
 }
 
-describe("every API and version round trips", () => {
-  for (const api of model.apis) {
+describe.skipIf(model === null)("every API and version round trips", () => {
+  for (const api of model?.apis ?? []) {
     for (const message of [api.request, api.response]) {
       test(`${message.name} v${api.minVersion}-${api.maxVersion}`, () => {
         for (let version = api.minVersion; version <= api.maxVersion; version++) {
@@ -195,12 +203,12 @@ describe("every API and version round trips", () => {
   }
 
   test("the committed generated files match a fresh generator run (what --check verifies)", () => {
-    for (const [path, text] of generate(model)) expect(readFileSync(path, "utf8")).toBe(text);
+    for (const [path, text] of generate(model!)) expect(readFileSync(path, "utf8")).toBe(text);
   });
 
   test("the table covers exactly the generated APIs with the union's version ranges", () => {
-    expect(apiDescriptors.map((codec) => codec.apiKey)).toEqual(model.apis.map((api) => api.apiKey));
-    for (const api of model.apis) {
+    expect(apiDescriptors.map((codec) => codec.apiKey)).toEqual(model!.apis.map((api) => api.apiKey));
+    for (const api of model!.apis) {
       const codec = apiTable[api.apiKey]!;
       expect([codec.name, codec.minVersion, codec.maxVersion]).toEqual([api.name, api.minVersion, api.maxVersion]);
     }
