@@ -1,7 +1,7 @@
 // InitProducerId: v0–5
 // Behaviour (src/transactions/transaction-coordinator.ts):
-// - Without a transactional id: a new producer id at epoch 0 for an idempotent producer, or (v3+, KIP-360) the same
-//   id at the next epoch when the producer sends its current id and epoch.
+// - Without a transactional id: a new producer id at epoch 0 for an idempotent producer, whatever id and epoch it
+//   sends (as Kafka: @platformatic/kafka sends 0/0, so trusting it would give every such producer id 0).
 // - With one: the id's producer id at the next epoch (a new id once the epoch is exhausted); an open transaction of
 //   the previous incarnation is aborted first; INVALID_TRANSACTION_TIMEOUT above transaction.max.timeout.ms;
 //   CONCURRENT_TRANSACTIONS while a commit/abort is being written; PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4)

@@ -120,10 +120,9 @@ export class TransactionCoordinator {
   /** A producer id and epoch for an idempotent producer (transactionalId null) or a transactional one. */
   async initProducerId(transactionalId: string | null, timeoutMs: number, producerId: number, producerEpoch: number): Promise<ProducerIdAndEpoch> {
     if (transactionalId === null) {
-      // Idempotent producer: a fresh id, or the same id with a bumped epoch when it asks for one (KIP-360).
-      if (producerId >= 0 && producerEpoch >= 0 && producerEpoch < PRODUCER_EPOCH_MAX) {
-        return { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 1 };
-      }
+      // Idempotent producer: always a fresh id at epoch 0, whatever id and epoch it sends, as Kafka's coordinator.
+      // The id it sends is not proof of ownership (@platformatic/kafka sends 0/0 by default), so bumping it would
+      // hand one id to many producers, which then fence each other; KIP-360 clients bump an idempotent epoch locally.
       return { errorCode: ErrorCode.NONE, producerId: await this.allocateProducerId(), producerEpoch: 0 };
     }
     if (transactionalId.length === 0) return failure(ErrorCode.INVALID_REQUEST);

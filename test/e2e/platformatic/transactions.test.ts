@@ -54,6 +54,26 @@ describe("@platformatic/kafka idempotence and transactions", () => {
     }
   });
 
+  test("two idempotent producers get their own producer ids (the client sends id 0, epoch 0) and write one partition", async () => {
+    const bootstrapBrokers = [server.bootstrap];
+    const admin = new Admin({ clientId: "pk-idem2-admin", bootstrapBrokers });
+    const producers = [0, 1].map((n) => new Producer({ clientId: `pk-idem2-${n}`, bootstrapBrokers, serializers: stringSerializers, idempotent: true }));
+    const consumer = new Consumer({ clientId: "pk-idem2-reader", groupId: "unused", bootstrapBrokers, deserializers: stringDeserializers });
+    try {
+      await admin.createTopics({ topics: ["pk-idempotent-two"], partitions: 1, replicas: 1 });
+      for (let round = 0; round < 3; round++) {
+        for (const [n, producer] of producers.entries()) {
+          await producer.send({ messages: [{ topic: "pk-idempotent-two", partition: 0, value: `p${n}r${round}` }], acks: -1 });
+        }
+      }
+      expect(producers[0]!.producerId).not.toBe(producers[1]!.producerId);
+      const { records } = await readAll(consumer, "pk-idempotent-two", 1);
+      expect(records.map((r) => r.value)).toEqual(["p0r0", "p1r0", "p0r1", "p1r1", "p0r2", "p1r2"]);
+    } finally {
+      await Promise.allSettled([...producers.map((p) => p.close()), consumer.close(), admin.close()]);
+    }
+  });
+
   test("transactions: committed data visible to read_committed, aborted data listed and skipped", async () => {
     const bootstrapBrokers = [server.bootstrap];
     const admin = new Admin({ clientId: "pk-txn-admin", bootstrapBrokers });
