@@ -1,5 +1,6 @@
 // The state one kgate node serves: its configuration, its topics, fetch sessions and the long polls waiting.
 
+import type { FaultInjector } from "./faults/faults.ts";
 import type { Config } from "./config.ts";
 import { FetchSessionCache } from "./handlers/fetch-sessions.ts";
 import { AppendWaiters } from "./log/append-waiters.ts";
@@ -41,6 +42,8 @@ export class Broker {
   ).unref();
   /** Overrides of the transaction coordinator's defaults (tests shorten timeouts). */
   transactionSettings: Partial<TransactionSettings> = {};
+  /** Injected faults (src/faults/faults.ts, the library's tests); null: requests go straight to their handlers. */
+  faults: FaultInjector | null = null;
   /** Asked per partition before Produce appends (the uplink's cap on unforwarded bytes); null: everything is admitted. */
   produceAdmission: ProduceAdmission | null = null;
 

@@ -395,7 +395,43 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     const fromEnv = option.env ? env[option.env] : undefined;
     if (!given.has(option.flag) && fromEnv !== undefined && fromEnv !== "") given.set(option.flag, fromEnv);
   }
+  return configFromFlags(given, uplinkFlags, env);
+}
 
+/** An option's name in code (src/kgate.ts): its flag in camelCase, `--registry-listen` → `registryListen`. */
+export function optionName(flag: string): string {
+  return flag.slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** The flag of an option name, or null when no option has that name. */
+export function flagOfOptionName(name: string): string | null {
+  const option = options.find((candidate) => candidate.flag !== "--help" && optionName(candidate.flag) === name);
+  return option ? option.flag : null;
+}
+
+/** The known name closest to `name` (edit distance), to suggest for a misspelled one. */
+export function nearestName(name: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The Config of flags already gathered (value text by flag; --uplink's repeats in uplinkFlags). */
+export function configFromFlags(given: Map<string, string>, uplinkFlags: string[], env: Record<string, string | undefined>): Config {
   let security: SecurityConfig;
   try {
     security = parseSecurityConfig(given);

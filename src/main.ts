@@ -3,8 +3,8 @@
 
 import { runStatus } from "./cli/status.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
-import { startServer, type KgateServer } from "./server/server.ts";
-import { log, setLogFormat, setLogLevel } from "./util/logger.ts";
+import { startGateway, type Kgate } from "./kgate.ts";
+import { log } from "./util/logger.ts";
 import { runUsersCommand } from "./security/users-cli.ts";
 
 function main(): void {
@@ -25,11 +25,9 @@ function main(): void {
     process.stdout.write(helpText() + "\n");
     return;
   }
-  setLogLevel(config.logLevel);
-  setLogFormat(config.logFormat ?? "text");
   // Handlers first: a signal arriving once the listener is up (callers watch for its log line) must still get a clean
   // shutdown, which writes the data folder's clean-shutdown marker. JS callbacks run after startServer returns.
-  let server: KgateServer | null = null;
+  let server: Kgate | null = null;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping || server === null) return;
@@ -40,7 +38,7 @@ function main(): void {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   try {
-    server = startServer(config);
+    server = startGateway(config);
   } catch (error) {
     log.error("cannot start", { data: config.dataDir ?? "memory", error });
     process.exit(1);

@@ -3,8 +3,9 @@
 // A key or value without an envelope, or naming an unknown id, is shown as UTF-8 text when it is valid UTF-8, else
 // base64; one that fails to decode carries the reason.
 
+import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
-import { batchRecordsSection, decodeRecords, readBatchHeader } from "../protocol/records/record-batch.ts";
+import { batchRecordsSection, decodeRecords, readBatchHeader, type DecodedRecord } from "../protocol/records/record-batch.ts";
 import { envelopeSchemaId, type PayloadDecoders } from "./record-validation.ts";
 import { errors, RegistryError } from "./store.ts";
 
@@ -41,14 +42,49 @@ function asText(bytes: Uint8Array): Pick<DecodedPart, "value" | "encoding"> {
   }
 }
 
-function decodePart(decoders: PayloadDecoders, bytes: Uint8Array | null): DecodedPart {
+/** A key or value as the view shows it: decoded with its envelope's schema when decoders know it, else text or base64. */
+export function decodePart(decoders: PayloadDecoders | null, bytes: Uint8Array | null): DecodedPart {
   if (bytes === null) return { schemaId: null, value: null, encoding: "null" };
   const id = envelopeSchemaId(bytes);
-  const stored = id === null ? undefined : decoders.store.schemaById(id);
+  const stored = id === null || decoders === null ? undefined : decoders.store.schemaById(id);
   if (id === null || !stored) return { schemaId: null, ...asText(bytes) };
-  const decoded = decoders.decoderFor(stored)(bytes.subarray(5));
+  const decoded = decoders!.decoderFor(stored)(bytes.subarray(5));
   if (decoded.ok) return { schemaId: id, value: decoded.toJson(), encoding: "schema" };
   return { schemaId: id, ...asText(bytes), error: decoded.message };
+}
+
+/** Header values as the view shows them: UTF-8 text when valid, else base64. */
+export function headerText(value: Uint8Array | null): string | null {
+  return value === null ? null : (asText(value).value as string);
+}
+
+/**
+ * Calls visit for each data record (control batches skipped) of a partition log from offset on, in offset order,
+ * until it returns false or the log ends. Every read is released before the next (the file log's read slabs).
+ * Throws when a batch cannot be decompressed.
+ */
+export function visitRecords(log: PartitionLog, offset: number, visit: (offset: number, record: DecodedRecord) => boolean): void {
+  let next = Math.max(offset, log.logStartOffset);
+  while (next < log.logEndOffset) {
+    const read = log.read(next, READ_BYTES, true);
+    try {
+      if (read.batches.length === 0) return;
+      for (const batch of read.batches) {
+        const header = readBatchHeader(batch);
+        if (!header.control) {
+          const section = batchRecordsSection(batch);
+          if (!section.ok) throw new Error(`cannot decompress the batch at offset ${header.baseOffset}: ${section.message}`);
+          for (const record of decodeRecords(batch, section.data)) {
+            const recordOffset = header.baseOffset + record.offsetDelta;
+            if (recordOffset >= next && !visit(recordOffset, record)) return;
+          }
+        }
+        next = header.baseOffset + header.lastOffsetDelta + 1;
+      }
+    } finally {
+      read.release?.();
+    }
+  }
 }
 
 export function readRecordView(topics: TopicStore, decoders: PayloadDecoders, topicName: string, partition: number, offset: number, limit: number): RecordView[] {
@@ -58,32 +94,21 @@ export function readRecordView(topics: TopicStore, decoders: PayloadDecoders, to
   if (!log) throw new RegistryError(404, 40402, `Partition ${partition} of topic '${topicName}' not found.`);
   if (!Number.isSafeInteger(offset) || offset < 0) throw errors.invalidVersion(offset);
   const views: RecordView[] = [];
-  let next = Math.max(offset, log.logStartOffset);
-  while (views.length < limit && next < log.logEndOffset) {
-    const { batches } = log.read(next, READ_BYTES, true);
-    if (batches.length === 0) break;
-    for (const batch of batches) {
-      const header = readBatchHeader(batch);
-      const batchEnd = header.baseOffset + header.lastOffsetDelta + 1;
-      if (!header.control) {
-        const section = batchRecordsSection(batch);
-        if (!section.ok) throw errors.storeError(`cannot decompress the batch at offset ${header.baseOffset}: ${section.message}`);
-        for (const record of decodeRecords(batch, section.data)) {
-          const recordOffset = header.baseOffset + record.offsetDelta;
-          if (recordOffset < next || views.length >= limit) continue;
-          views.push({
-            partition,
-            offset: recordOffset,
-            timestamp: record.timestamp,
-            key: decodePart(decoders, record.key),
-            value: decodePart(decoders, record.value),
-            headers: record.headers.map((item) => ({ key: item.key, value: item.value === null ? null : (asText(item.value).value as string) })),
-          });
-        }
-      }
-      next = batchEnd;
-      if (views.length >= limit) break;
-    }
+  if (limit <= 0) return views;
+  try {
+    visitRecords(log, offset, (recordOffset, record) => {
+      views.push({
+        partition,
+        offset: recordOffset,
+        timestamp: record.timestamp,
+        key: decodePart(decoders, record.key),
+        value: decodePart(decoders, record.value),
+        headers: record.headers.map((item) => ({ key: item.key, value: headerText(item.value) })),
+      });
+      return views.length < limit;
+    });
+  } catch (error) {
+    throw errors.storeError((error as Error).message);
   }
   return views;
 }

@@ -12,6 +12,8 @@ export interface SchemaRegistry {
   readonly server: RegistryServer;
   /** Checks produced records of topics with schema validation on (the produce handler calls it). */
   readonly recordValidator: RecordValidator;
+  /** Decodes enveloped payloads with the stored schemas (the record view and the library's records()). */
+  readonly decoders: PayloadDecoders;
   stop(): void;
 }
 
@@ -22,5 +24,5 @@ export function startSchemaRegistry(topics: TopicStore, host: string, port: numb
   const decoders = new PayloadDecoders(store);
   const server = startRegistryServer(store, topics, host, port, decoders, operationsRoute, tls);
   log.info("schema registry up", { listen: `${server.host}:${server.port}` });
-  return { store, server, recordValidator: createRecordValidator(store, decoders), stop: () => server.stop() };
+  return { store, server, recordValidator: createRecordValidator(store, decoders), decoders, stop: () => server.stop() };
 }

@@ -121,7 +121,8 @@ export class RequestDispatcher {
     };
     let result: unknown;
     try {
-      result = handler.handle(context, request);
+      const faults = this.broker.faults;
+      result = faults === null ? handler.handle(context, request) : faults.answer(context, request, (part) => handler.handle(context, part));
     } catch (error) {
       log.error("closing connection: handler failed", { client: clientAddress, api: descriptor.name, apiVersion, error });
       return "close";
