@@ -151,7 +151,7 @@ export interface Kgate extends AsyncDisposable {
   /** Stops accepting, closes every connection (clients still connected included) and frees the port. Idempotent. */
   stop(): Promise<void>;
 
-  /** Creates a topic (throws when it exists or a config is invalid). */
+  /** Creates a topic, with defaultPartitions unless told (throws when it exists or a config is invalid). */
   createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): void;
   /** Names of the topics, internal ones (`__consumer_offsets`...) excluded. */
   topics(): string[];
@@ -264,7 +264,7 @@ export function startGateway(config: Config): Kgate {
     stop,
     [Symbol.asyncDispose]: stop,
 
-    createTopic(name, { partitions = 1, configs = {} } = {}) {
+    createTopic(name, { partitions = config.defaultPartitions, configs = {} } = {}) {
       const problem = checkTopicConfigs(Object.entries(configs));
       if (problem !== null) throw new Error(`topic ${name}: ${problem}`);
       const created = broker.topics.create(name, partitions, new Map(Object.entries(configs)));
