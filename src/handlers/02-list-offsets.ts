@@ -14,6 +14,7 @@ import { ErrorCode } from "../protocol/error-codes.ts";
 import { batchRecordsSection, findOffsetForTimestamp } from "../protocol/records/record-batch.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import { AclOperation, authorizeTopic } from "../security/authorize.ts";
+import { PARTITION_LEADER_EPOCH } from "../metadata/topic-store.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type PartitionResponse = NonNullable<NonNullable<Encodable<ListOffsetsResponse>["topics"]>[number]["partitions"]>[number];
@@ -22,7 +23,6 @@ const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
-const LEADER_EPOCH = 0;
 const READ_COMMITTED = 1;
 
 export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = {
@@ -52,7 +52,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
           errorCode: ErrorCode.NONE,
           timestamp: BigInt(found.timestamp),
           offset: BigInt(found.offset),
-          leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
+          leaderEpoch: found.offset >= 0 ? PARTITION_LEADER_EPOCH : -1,
         };
       });
       return { name: topic.name, partitions };

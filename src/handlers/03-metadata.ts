@@ -15,18 +15,23 @@ import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { Encodable } from "../protocol/messages/encodable.ts";
 import type { MetadataRequest, MetadataResponse } from "../protocol/messages/03-metadata.ts";
-import type { Topic } from "../metadata/topic-store.ts";
+import { PARTITION_LEADER_EPOCH, type Topic } from "../metadata/topic-store.ts";
 import { isZeroUuid } from "../metadata/uuid.ts";
-import { AclOperation, ResourceType, CLUSTER_NAME, authorizeTopic, authorizedOperations, autoCreationDenied } from "../security/authorize.ts";
+import {
+  AclOperation,
+  AUTHORIZED_OPERATIONS_OMITTED,
+  CLUSTER_NAME,
+  CLUSTER_OPERATIONS,
+  ResourceType,
+  TOPIC_OPERATIONS,
+  authorizeTopic,
+  authorizedOperations,
+  autoCreationDenied,
+} from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
 type MetadataResponseTopic = Encodable<MetadataResponse>["topics"] extends (infer T)[] | undefined ? T : never;
 
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/** Kafka's topic operations: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
-const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11];
-/** Kafka's cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12];
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: 3,
@@ -89,7 +94,7 @@ function describeTopic(broker: Broker, topic: Topic, topicAuthorizedOperations: 
       errorCode: ErrorCode.NONE,
       partitionIndex,
       leaderId: nodeId,
-      leaderEpoch: 0,
+      leaderEpoch: PARTITION_LEADER_EPOCH,
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
       offlineReplicas: [],

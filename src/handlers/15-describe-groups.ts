@@ -8,10 +8,9 @@
 
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from "../protocol/messages/15-describe-groups.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
-import { AclOperation, ResourceType, authorizeGroup, authorizedOperations } from "../security/authorize.ts";
+import { AclOperation, ResourceType, authorizeGroup, authorizedOperations, AUTHORIZED_OPERATIONS_OMITTED } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 /** Kafka's group operations: READ, DELETE, DESCRIBE. */
 const GROUP_OPERATIONS = [AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE];
 

@@ -21,6 +21,7 @@ import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
 import { deleteRecordsHandler } from "./21-delete-records.ts";
 import { initProducerIdHandler } from "./22-init-producer-id.ts";
+import { offsetForLeaderEpochHandler } from "./23-offset-for-leader-epoch.ts";
 import { addPartitionsToTxnHandler } from "./24-add-partitions-to-txn.ts";
 import { addOffsetsToTxnHandler } from "./25-add-offsets-to-txn.ts";
 import { endTxnHandler } from "./26-end-txn.ts";
@@ -35,6 +36,7 @@ import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
 import { offsetDeleteHandler } from "./47-offset-delete.ts";
+import { describeClusterHandler } from "./60-describe-cluster.ts";
 import { describeProducersHandler } from "./61-describe-producers.ts";
 import { describeTransactionsHandler } from "./65-describe-transactions.ts";
 import { listTransactionsHandler } from "./66-list-transactions.ts";
@@ -65,6 +67,7 @@ const handlers: ApiHandler[] = [
   deleteTopicsHandler,
   deleteRecordsHandler,
   initProducerIdHandler,
+  offsetForLeaderEpochHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
@@ -79,6 +82,7 @@ const handlers: ApiHandler[] = [
   incrementalAlterConfigsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  describeClusterHandler,
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,

@@ -8,6 +8,9 @@ import type { PartitionLog } from "../log/partition-log.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { UUID_BYTES, randomUuid, uuidToString } from "./uuid.ts";
 
+/** Every partition's leader epoch: one node has led it since it was created, and no election ever happens. */
+export const PARTITION_LEADER_EPOCH = 0;
+
 /** Kafka's Topic.MAX_NAME_LENGTH: names become file and metric names. */
 export const TOPIC_NAME_LENGTH_MAX = 249;
 

@@ -12,6 +12,13 @@ import { hostOf } from "./authorizer.ts";
 
 export { AclOperation, CLUSTER_NAME, ResourceType };
 
+/** The authorized-operations field when the client did not ask for it (Kafka's Integer.MIN_VALUE). */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** Kafka's topic operations: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS. */
+export const TOPIC_OPERATIONS: readonly number[] = [3, 4, 5, 6, 7, 8, 10, 11];
+/** Kafka's cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
+export const CLUSTER_OPERATIONS: readonly number[] = [5, 7, 8, 9, 10, 11, 12];
+
 /** True when no authorizer is configured. */
 export function authorize(context: RequestContext, operation: number, resourceType: number, resourceName: string, logIfDenied = true): boolean {
   const authorizer = context.broker.authorizer;
