@@ -11,7 +11,8 @@ import type { AppendWaiters } from "../log/append-waiters.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
 import { internalTopicConfigs } from "../metadata/topic-configs.ts";
-import { buildRecordBatch, Compression, decodeRecords, readBatchHeader, type RecordInput } from "../protocol/records/record-batch.ts";
+import { replayKeyedRecords } from "../log/replay.ts";
+import { buildRecordBatch, type RecordInput } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 import {
   decodeGroupMetadataValue,
@@ -26,8 +27,6 @@ import {
 } from "./offsets-topic-format.ts";
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
-/** Bytes read from the log per step while rebuilding. */
-const LOAD_READ_BYTES = 1 << 20;
 
 export interface OffsetEntry {
   topic: string;
@@ -73,26 +72,15 @@ export class OffsetStore {
   }
 
   private loadPartition(partitionLog: PartitionLog, index: number): number {
-    let offset = partitionLog.logStartOffset;
     let records = 0;
-    while (offset < partitionLog.logEndOffset) {
-      const { batches } = partitionLog.read(offset, LOAD_READ_BYTES, true);
-      if (batches.length === 0) break;
-      for (const batch of batches) {
-        const header = readBatchHeader(batch);
-        offset = header.baseOffset + header.lastOffsetDelta + 1;
-        if (header.control) continue;
-        if (header.compression !== Compression.none) {
-          log.warn("skipping a compressed batch in the offsets topic", { partition: index, baseOffset: header.baseOffset });
-          continue;
-        }
-        for (const record of decodeRecords(batch)) {
-          if (record.key === null) continue;
-          this.replay(record.key, record.value);
-          records++;
-        }
-      }
-    }
+    replayKeyedRecords(
+      partitionLog,
+      (key, value) => {
+        this.replay(key, value);
+        records++;
+      },
+      (header) => log.warn("skipping a compressed batch in the offsets topic", { partition: index, baseOffset: header.baseOffset }),
+    );
     return records;
   }
 

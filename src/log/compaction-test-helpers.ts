@@ -3,6 +3,7 @@
 
 import { batchRecordsSection, buildRecordBatch, decodeRecords, readBatchHeader, validateBatchForAppend, type Compression } from "../protocol/records/record-batch.ts";
 import type { PartitionLog } from "./partition-log.ts";
+import { replayBatches } from "./replay.ts";
 
 export interface KeyedRecord {
   key: string | null;
@@ -49,46 +50,30 @@ export interface ReadRecord {
 /** Every record from the log start on, following reads across batches (and gaps). */
 export function readAll(log: PartitionLog): ReadRecord[] {
   const out: ReadRecord[] = [];
-  let next = log.logStartOffset;
-  while (next < log.logEndOffset) {
-    const read = log.read(next, 1 << 20, true);
-    if (read.batches.length === 0) break;
-    for (const batch of read.batches) {
-      const header = readBatchHeader(batch);
-      const section = batchRecordsSection(batch);
-      if (!section.ok) throw new Error("stored batch does not decompress");
-      const records = header.compression === 0 ? decodeRecords(batch) : decodeRecords(batch, section.data);
-      for (const record of records) {
-        const offset = header.baseOffset + record.offsetDelta;
-        if (offset < next) continue;
-        out.push({
-          offset,
-          key: record.key === null ? null : decoder.decode(record.key),
-          value: record.value === null ? null : decoder.decode(record.value),
-          timestamp: record.timestamp,
-        });
-      }
-      next = header.baseOffset + header.lastOffsetDelta + 1;
+  const start = log.logStartOffset;
+  replayBatches(log, (batch, header) => {
+    const section = batchRecordsSection(batch);
+    if (!section.ok) throw new Error("stored batch does not decompress");
+    const records = header.compression === 0 ? decodeRecords(batch) : decodeRecords(batch, section.data);
+    for (const record of records) {
+      const offset = header.baseOffset + record.offsetDelta;
+      // Only the first batch may start below the log start.
+      if (offset < start) continue;
+      out.push({
+        offset,
+        key: record.key === null ? null : decoder.decode(record.key),
+        value: record.value === null ? null : decoder.decode(record.value),
+        timestamp: record.timestamp,
+      });
     }
-    read.release?.();
-  }
+  });
   return out;
 }
 
 /** The stored batches' headers, in order. */
 export function readHeaders(log: PartitionLog): ReturnType<typeof readBatchHeader>[] {
   const headers: ReturnType<typeof readBatchHeader>[] = [];
-  let next = log.logStartOffset;
-  while (next < log.logEndOffset) {
-    const read = log.read(next, 1 << 20, true);
-    if (read.batches.length === 0) break;
-    for (const batch of read.batches) {
-      const header = readBatchHeader(batch);
-      headers.push(header);
-      next = header.baseOffset + header.lastOffsetDelta + 1;
-    }
-    read.release?.();
-  }
+  replayBatches(log, (_batch, header) => headers.push(header));
   return headers;
 }
 

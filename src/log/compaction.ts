@@ -1,5 +1,6 @@
 // Key compaction of stored record batches, Kafka's LogCleaner rules (core/…/log/LogCleaner.scala, MemoryRecords
-// .filterTo), shared by the memory and file logs, which only decide where batches come from and go to:
+// .filterTo), shared by the memory and file logs; the pass that applies them is log-compaction.ts, the logs only
+// decide where batches come from and go to:
 // - Pass 1 reads the dirty part of the log (not yet cleaned, below the first uncleanable offset) into an offset map:
 //   key → offset of its latest record, and producer id → its last batch.
 // - Pass 2 rewrites every batch below the end of the mapped range: a record survives when it has a key, no later
@@ -140,6 +141,17 @@ function recordsOf(batch: Uint8Array): { records: Uint8Array; start: number; end
   return { records: expanded.data, start: 0, end: expanded.data.length };
 }
 
+/** The batch's records section (uncompressed) and its records; null when they do not parse. */
+function parseRecords(batch: Uint8Array): { records: Uint8Array; views: RecordView[] } | null {
+  try {
+    const section = recordsOf(batch);
+    return { records: section.records, views: walkRecords(section.records, section.start, section.end, readInt32(batch, RECORD_COUNT_OFFSET)) };
+  } catch (error) {
+    if (error instanceof ProtocolDecodeError) return null;
+    throw error;
+  }
+}
+
 function isControl(batch: Uint8Array): boolean {
   return (readInt16(batch, ATTRIBUTES_OFFSET) & CONTROL_BIT) !== 0;
 }
@@ -160,16 +172,9 @@ export function addToOffsetMap(map: OffsetMap, batch: Uint8Array): boolean {
   const producerId = readInt64(batch, PRODUCER_ID_OFFSET);
   if (producerId >= 0) map.lastBatchByProducer.set(producerId, baseOffset);
   if (isControl(batch) || isAbortedBatch(map, batch, producerId, baseOffset)) return true;
-  let views: RecordView[];
-  let records: Uint8Array;
-  try {
-    const section = recordsOf(batch);
-    records = section.records;
-    views = walkRecords(records, section.start, section.end, readInt32(batch, RECORD_COUNT_OFFSET));
-  } catch (error) {
-    if (error instanceof ProtocolDecodeError) return false;
-    throw error;
-  }
+  const parsed = parseRecords(batch);
+  if (parsed === null) return false;
+  const { records, views } = parsed;
   for (const record of views) {
     const offset = baseOffset + record.offsetDelta;
     if (record.keyLength < 0 || offset < map.fromOffset) continue;
@@ -208,16 +213,9 @@ export function cleanBatch(batch: Uint8Array, options: CleanOptions): CleanedBat
   const hasHorizon = (attributes & DELETE_HORIZON_BIT) !== 0;
   const horizonMs = hasHorizon ? readInt64(batch, BASE_TIMESTAMP_OFFSET) : -1;
   const tombstonesExpired = hasHorizon && options.nowMs >= horizonMs;
-  let views: RecordView[];
-  let records: Uint8Array;
-  try {
-    const section = recordsOf(batch);
-    records = section.records;
-    views = walkRecords(records, section.start, section.end, readInt32(batch, RECORD_COUNT_OFFSET));
-  } catch (error) {
-    if (error instanceof ProtocolDecodeError) return { kind: "corrupt" };
-    throw error;
-  }
+  const parsed = parseRecords(batch);
+  if (parsed === null) return { kind: "corrupt" };
+  const { records, views } = parsed;
   const retained: RecordView[] = [];
   let tombstones = false;
   const aborted = isAbortedBatch(options.map, batch, readInt64(batch, PRODUCER_ID_OFFSET), baseOffset);

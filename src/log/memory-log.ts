@@ -3,10 +3,12 @@
 // reused slabs instead of allocating per batch, and the per-batch index holds numbers, not objects.
 
 import { limits } from "../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, yieldToEventLoop, type AbortedCheck, type CleanableState, type CompactionResult } from "./compaction.ts";
+import { yieldToEventLoop, type AbortedCheck, type CompactionResult } from "./compaction.ts";
+import { LogCompaction, type CleanedOutput, type CleaningGroup, type CleaningSteps, type CleaningVisitor, type CompactableLog } from "./log-compaction.ts";
 import { topicLogConfigs, type LogConfigs } from "./log-configs.ts";
-import { assertAppendable } from "./append-contract.ts";
+import { assertAppendable, assertLog as assert } from "./append-contract.ts";
 import { writeInt64 } from "../protocol/records/big-endian.ts";
+import { RECORD_BATCH_OVERHEAD } from "../protocol/records/record-batch.ts";
 import type {
   AppendBatchInfo,
   AppendResult,
@@ -18,12 +20,16 @@ import type {
 /** Initial capacity of the per-batch index arrays; small because a broker may hold thousands of partitions. */
 export const LOG_BATCH_INDEX_CAPACITY_INITIAL = 64;
 
-/** Record batch v2 header: baseOffset..recordsCount, the bytes before the first record. */
-const RECORD_BATCH_V2_HEADER_BYTES = 61;
 const MEMORY_PAGE_BYTES = 4096;
 
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
+/** Bisection: the first index of [low, high) whose value ≥ target (values ascending there), high when none. */
+function firstAtLeast(values: Float64Array, low: number, high: number, target: number): number {
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 export interface SlabPoolOptions {
@@ -52,7 +58,7 @@ export class SlabPool {
     this.pooledBytesMax = options.pooledBytesMax ?? limits.logSlabPoolBytesMax;
     this.reuseDelayMs = options.reuseDelayMs ?? limits.logSlabReuseDelayMs;
     this.nowMs = options.nowMs ?? (() => performance.now());
-    assert(Number.isSafeInteger(this.slabBytes) && this.slabBytes >= RECORD_BATCH_V2_HEADER_BYTES, "slab size");
+    assert(Number.isSafeInteger(this.slabBytes) && this.slabBytes >= RECORD_BATCH_OVERHEAD, "slab size");
   }
 
   /** Slabs held for reuse (waiting or ready). */
@@ -123,7 +129,7 @@ interface CleanedEntry {
  * so that compaction (which never touches the active segment) behaves the same on both logs. Compaction replaces
  * the batches [head, k) by the cleaned ones in slots [k − n, k) and moves head there: no later slot moves.
  */
-export class MemoryPartitionLog implements PartitionLog {
+export class MemoryPartitionLog implements PartitionLog, CompactableLog {
   private currentLogStartOffset = 0;
   private currentLogEndOffset = 0;
   private retainedBytes = 0;
@@ -154,20 +160,17 @@ export class MemoryPartitionLog implements PartitionLog {
   private activeSegmentBaseOffset = 0;
   private activeSegmentBytes = 0;
   private activeSegmentFirstAppendAtMs = -1;
-  /** Everything below it has been cleaned (compaction); a batch boundary. */
-  private firstDirtyOffset = 0;
-  /** The earliest delete horizon of a tombstone still kept, -1 when none. */
-  private deleteHorizonMs = -1;
-  /** Bumped whenever batches are dropped from the head: a cleaning pass running across it gives up. */
-  private generation = 0;
-  private compacting = false;
+  /** Key compaction (log-compaction.ts); its units are this log's batches. */
+  private readonly compaction: LogCompaction;
   /** PartitionLog.retentionFloor (this log has no retention: only compaction honours it). */
   retentionFloor?: (() => number | null) | undefined;
 
   constructor(
     private readonly slabPool: SlabPool = sharedSlabPool,
     private readonly configs: () => LogConfigs = defaultLogConfigs,
-  ) {}
+  ) {
+    this.compaction = new LogCompaction(this, configs);
+  }
 
   get logStartOffset(): number {
     return this.currentLogStartOffset;
@@ -195,13 +198,10 @@ export class MemoryPartitionLog implements PartitionLog {
 
   append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
     assert(!this.closed, "append to a closed log");
-    assertAppendable(batch, info);
-    const length = batch.length;
-    const { lastOffsetDelta, maxTimestamp, maxTimestampOffsetDelta } = info;
-
     const baseOffset = this.currentLogEndOffset;
-    const lastOffset = baseOffset + lastOffsetDelta;
-    assert(Number.isSafeInteger(lastOffset + 1), "offsets stay safe integers");
+    const lastOffset = assertAppendable(batch, info, baseOffset);
+    const length = batch.length;
+    const { maxTimestamp, maxTimestampOffsetDelta } = info;
     this.maybeRoll(length);
 
     const arena = this.arenaFor(length);
@@ -281,7 +281,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const nextLogStartOffset = Math.max(this.currentLogStartOffset, Math.min(offset, this.currentLogEndOffset));
     if (nextLogStartOffset === this.currentLogStartOffset) return;
     this.currentLogStartOffset = nextLogStartOffset;
-    this.generation++;
+    this.compaction.invalidate();
 
     let index = this.head;
     while (index < this.tail && this.lastOffsets[index]! < nextLogStartOffset) this.dropBatch(index++);
@@ -300,7 +300,7 @@ export class MemoryPartitionLog implements PartitionLog {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.generation++;
+    this.compaction.close();
     for (let index = this.head; index < this.tail; index++) this.dropBatch(index);
     this.head = 0;
     this.tail = 0;
@@ -311,154 +311,129 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   compactionDue(nowMs: number): boolean {
-    const configs = this.configs();
-    if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    const range = this.cleanableRange(nowMs, configs);
-    // No batch to clean (only the active segment, or the retention floor holds them all): compact() would do nothing.
-    return range.endIndex > this.head && cleaningDue(range, configs, this.deleteHorizonMs, nowMs);
+    return this.compaction.due(nowMs);
   }
 
-  /**
-   * Indexes of the first dirty batch and the first uncleanable one (the active segment's first, or an earlier one
-   * whose records are younger than min.compaction.lag.ms), and the bytes before and between them.
-   */
-  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
-    const dirtyIndex = Math.max(this.head, this.firstBatchStartingAtOrAfter(this.firstDirtyOffset));
-    let endIndex = Math.max(dirtyIndex, this.firstBatchStartingAtOrAfter(this.activeSegmentBaseOffset));
-    if (configs.minCompactionLagMs > 0) {
-      for (let index = dirtyIndex; index < endIndex; index++) {
-        if (this.maxTimestamps[index]! > nowMs - configs.minCompactionLagMs) {
-          endIndex = index;
-          break;
-        }
-      }
-    }
-    // The retention floor: only batches wholly below it are cleaned. A pass rewrites every batch before its end, so
-    // when the floor lies below the dirty ones there is nothing to do.
-    const floor = this.retentionFloor?.() ?? null;
-    if (floor !== null) {
-      const belowFloor = this.firstBatchEndingAtOrAfter(floor);
-      if (belowFloor < dirtyIndex) return { dirtyIndex: this.head, endIndex: this.head, cleanBytes: 0, dirtyBytes: 0, oldestDirtyTimestamp: Number.POSITIVE_INFINITY };
-      endIndex = Math.min(endIndex, belowFloor);
-    }
-    let cleanBytes = 0;
-    for (let index = this.head; index < dirtyIndex; index++) cleanBytes += this.lengths[index]!;
-    let dirtyBytes = 0;
-    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
-    for (let index = dirtyIndex; index < endIndex; index++) {
-      dirtyBytes += this.lengths[index]!;
-      const timestamp = this.maxTimestamps[index]!;
-      if (timestamp > 0 && timestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = timestamp;
-    }
-    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
+  compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
+    return this.compaction.run(nowMs, isAborted);
   }
 
-  async compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
-    const configs = this.configs();
-    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
-    if (!configs.compactPolicy || this.closed || this.compacting) return idle;
-    const range = this.cleanableRange(nowMs, configs);
-    if (range.endIndex <= this.head) return idle;
-    this.compacting = true;
-    const generation = this.generation;
-    const created: Arena[] = [];
-    try {
-      const changed = () => this.closed || this.generation !== generation;
-      // Pass 1: the offset map over the dirty batches, stopping at a batch boundary once it holds enough keys.
-      const map = new OffsetMap(isAborted);
-      map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
-      const endOffset = range.endIndex < this.tail ? this.baseOffsets[range.endIndex]! : this.currentLogEndOffset;
-      let mappedUpTo = range.dirtyIndex < this.tail ? this.baseOffsets[range.dirtyIndex]! : endOffset;
-      let stepBytes = 0;
-      while (mappedUpTo < endOffset && map.size < limits.cleanerOffsetMapKeysMax) {
-        const index = this.firstBatchStartingAtOrAfter(mappedUpTo);
-        addToOffsetMap(map, this.batchView(index));
-        stepBytes += this.lengths[index]!;
-        mappedUpTo = index + 1 < this.tail ? this.baseOffsets[index + 1]! : this.currentLogEndOffset;
-        if (stepBytes >= limits.cleanerStepBytes) {
-          stepBytes = 0;
-          await yieldToEventLoop();
-          if (changed()) return idle;
-        }
-      }
-      const cleanEnd = Math.min(mappedUpTo, endOffset);
+  // --- CompactableLog: the units are the retained batches, indexes [head, tail) -------------------------------------
 
-      // Pass 2: every batch below cleanEnd, kept in place, rebuilt into new arenas, or dropped.
-      const entries: CleanedEntry[] = [];
-      let arena: Arena | null = null;
-      let horizonMs = -1;
-      let bytesBefore = 0;
-      let next = this.baseOffsets[this.head]!;
-      while (next < cleanEnd) {
-        const index = this.firstBatchStartingAtOrAfter(next);
-        const length = this.lengths[index]!;
-        const view = this.batchView(index);
-        bytesBefore += length;
-        const outcome = cleanBatch(view, { map, nowMs, deleteRetentionMs: configs.deleteRetentionMs });
-        if (outcome.kind === "keep") {
-          entries.push({
-            arena: this.arenas[index]!,
-            position: this.positions[index]!,
-            length,
-            baseOffset: this.baseOffsets[index]!,
-            lastOffset: this.lastOffsets[index]!,
-            maxTimestamp: this.maxTimestamps[index]!,
-            maxTimestampOffset: this.maxTimestampOffsets[index]!,
-          });
-        } else if (outcome.kind === "rewrite") {
-          const bytes = outcome.batch;
-          if (arena === null || arena.bytes.length - arena.usedBytes < bytes.length) {
-            arena = bytes.length > this.slabPool.slabBytes
-              ? { bytes: new Uint8Array(bytes.length), usedBytes: 0, liveBatchCount: 0, pooled: false }
-              : { bytes: this.slabPool.acquire(), usedBytes: 0, liveBatchCount: 0, pooled: true };
-            created.push(arena);
-          }
-          arena.bytes.set(bytes, arena.usedBytes);
-          const baseOffset = this.baseOffsets[index]!;
-          entries.push({
-            arena,
-            position: arena.usedBytes,
-            length: bytes.length,
-            baseOffset,
-            lastOffset: this.lastOffsets[index]!,
-            maxTimestamp: outcome.maxTimestamp,
-            maxTimestampOffset: baseOffset + outcome.maxTimestampOffsetDelta,
-          });
-          arena.usedBytes += bytes.length;
-        }
-        if ((outcome.kind === "keep" || outcome.kind === "rewrite") && outcome.deleteHorizonMs >= 0) {
-          horizonMs = horizonMs < 0 ? outcome.deleteHorizonMs : Math.min(horizonMs, outcome.deleteHorizonMs);
-        }
-        next = index + 1 < this.tail ? this.baseOffsets[index + 1]! : this.currentLogEndOffset;
-        stepBytes += length;
-        if (stepBytes >= limits.cleanerStepBytes) {
-          stepBytes = 0;
-          await yieldToEventLoop();
-          if (changed()) return idle;
-        }
+  cleaningBounds(): { first: number; active: number } {
+    return { first: this.head, active: this.firstBatchStartingAtOrAfter(this.activeSegmentBaseOffset) };
+  }
+
+  firstDirtyUnit(firstDirtyOffset: number): number {
+    return Math.max(this.head, this.firstBatchStartingAtOrAfter(firstDirtyOffset));
+  }
+
+  firstUnitReaching(offset: number): number {
+    return this.firstBatchEndingAtOrAfter(offset);
+  }
+
+  unitBaseOffset(index: number): number {
+    return index < this.tail ? this.baseOffsets[index]! : this.currentLogEndOffset;
+  }
+
+  unitBytes(index: number): number {
+    return this.lengths[index]!;
+  }
+
+  unitMaxTimestamp(index: number): number {
+    return this.maxTimestamps[index]!;
+  }
+
+  /** Batches are found by offset after each yield: an append meanwhile may move them to other index slots (makeRoom). */
+  async forEachBatch(fromOffset: number, toOffset: number, visit: CleaningVisitor, steps: CleaningSteps, stopBefore?: () => boolean): Promise<number | null> {
+    let next = fromOffset;
+    while (next < toOffset && (next === fromOffset || !stopBefore?.())) {
+      const index = this.firstBatchStartingAtOrAfter(next);
+      visit(this.batchView(index), index, this.baseOffsets[index]!);
+      next = this.unitBaseOffset(index + 1);
+      if (steps.count(this.lengths[index]!)) {
+        await yieldToEventLoop();
+        if (steps.changed()) return null;
       }
-      if (changed()) return idle;
-      const bytesAfter = this.swapCleaned(entries, cleanEnd);
-      created.length = 0;
-      this.firstDirtyOffset = cleanEnd;
-      this.deleteHorizonMs = horizonMs;
-      return { cleaned: true, bytesBefore, bytesAfter, cleanedUpTo: cleanEnd };
-    } finally {
-      this.compacting = false;
-      // Abandoned: arenas made for the pass hold no retained batch.
-      for (const arena of created) if (arena.pooled) this.slabPool.release(arena.bytes);
     }
+    return Math.min(next, toOffset);
+  }
+
+  /** One group: every batch below cleanEnd, swapped in at once. */
+  cleaningGroups(cleanEnd: number): CleaningGroup[] {
+    const endIndex = this.firstBatchStartingAtOrAfter(cleanEnd);
+    let bytes = 0;
+    for (let index = this.head; index < endIndex; index++) bytes += this.lengths[index]!;
+    return [{ fromOffset: this.unitBaseOffset(this.head), toOffset: cleanEnd, units: endIndex - this.head, bytes }];
+  }
+
+  /** Kept batches stay where they are; rebuilt ones are copied into new arenas. */
+  openCleanedOutput(group: CleaningGroup): CleanedOutput {
+    const entries: CleanedEntry[] = [];
+    let created: Arena[] = [];
+    let arena: Arena | null = null;
+    let sizeBytes = 0;
+    return {
+      keep: (_batch, index) => {
+        entries.push({
+          arena: this.arenas[index]!,
+          position: this.positions[index]!,
+          length: this.lengths[index]!,
+          baseOffset: this.baseOffsets[index]!,
+          lastOffset: this.lastOffsets[index]!,
+          maxTimestamp: this.maxTimestamps[index]!,
+          maxTimestampOffset: this.maxTimestampOffsets[index]!,
+        });
+        sizeBytes += this.lengths[index]!;
+      },
+      rewrite: (_batch, index, cleaned) => {
+        const bytes = cleaned.batch;
+        if (arena === null || arena.bytes.length - arena.usedBytes < bytes.length) {
+          arena = bytes.length > this.slabPool.slabBytes
+            ? { bytes: new Uint8Array(bytes.length), usedBytes: 0, liveBatchCount: 0, pooled: false }
+            : { bytes: this.slabPool.acquire(), usedBytes: 0, liveBatchCount: 0, pooled: true };
+          created.push(arena);
+        }
+        arena.bytes.set(bytes, arena.usedBytes);
+        const baseOffset = this.baseOffsets[index]!;
+        entries.push({
+          arena,
+          position: arena.usedBytes,
+          length: bytes.length,
+          baseOffset,
+          lastOffset: this.lastOffsets[index]!,
+          maxTimestamp: cleaned.maxTimestamp,
+          maxTimestampOffset: baseOffset + cleaned.maxTimestampOffsetDelta,
+        });
+        arena.usedBytes += bytes.length;
+        sizeBytes += bytes.length;
+      },
+      leaveOutCorrupt: () => {},
+      get sizeBytes() {
+        return sizeBytes;
+      },
+      commit: async (changed) => {
+        if (changed()) return false;
+        this.swapCleaned(entries, group.toOffset);
+        created = [];
+        return true;
+      },
+      discard: () => {
+        // Abandoned: arenas made for the pass hold no retained batch.
+        for (const made of created) if (made.pooled) this.slabPool.release(made.bytes);
+        created = [];
+      },
+    };
   }
 
   /** Replaces the batches below cleanEnd by `entries` (synchronous: readers see all old or all new). */
-  private swapCleaned(entries: CleanedEntry[], cleanEnd: number): number {
+  private swapCleaned(entries: CleanedEntry[], cleanEnd: number): void {
     const endIndex = this.firstBatchStartingAtOrAfter(cleanEnd);
     assert(entries.length <= endIndex - this.head, "cleaning never adds batches");
     // Count the new references first, so an arena both dropped and kept is not released in between.
     for (const entry of entries) entry.arena.liveBatchCount++;
     for (let index = this.head; index < endIndex; index++) this.dropBatch(index);
     const first = endIndex - entries.length;
-    let bytesAfter = 0;
     for (let at = 0; at < entries.length; at++) {
       const entry = entries[at]!;
       const index = first + at;
@@ -470,7 +445,6 @@ export class MemoryPartitionLog implements PartitionLog {
       this.lengths[index] = entry.length;
       this.arenas[index] = entry.arena;
       this.retainedBytes += entry.length;
-      bytesAfter += entry.length;
     }
     let bytesBefore = endIndex < this.tail ? this.bytesBeforeBatch[endIndex]! : this.bytesAtEnd;
     for (let index = endIndex - 1; index >= first; index--) {
@@ -484,19 +458,11 @@ export class MemoryPartitionLog implements PartitionLog {
       this.prefixMaxTimestamps[index] = runningMax;
     }
     this.assertOffsetInvariants();
-    return bytesAfter;
   }
 
   /** First retained batch whose base offset ≥ offset (tail when none). */
   private firstBatchStartingAtOrAfter(offset: number): number {
-    let low = this.head;
-    let high = this.tail;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.baseOffsets[middle]! < offset) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    return firstAtLeast(this.baseOffsets, this.head, this.tail, offset);
   }
 
   /** The arena a batch of `length` bytes is copied into: the current slab, a new slab, or its own buffer. */
@@ -531,25 +497,11 @@ export class MemoryPartitionLog implements PartitionLog {
 
   /** First retained batch whose lastOffset ≥ offset (the one containing it, offsets being contiguous). */
   private firstBatchEndingAtOrAfter(offset: number): number {
-    let low = this.head;
-    let high = this.tail;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.lastOffsets[middle]! < offset) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    return firstAtLeast(this.lastOffsets, this.head, this.tail, offset);
   }
 
   private firstBatchWithPrefixMaxAtLeast(timestamp: number): number {
-    let low = this.head;
-    let high = this.tail;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.prefixMaxTimestamps[middle]! < timestamp) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    return firstAtLeast(this.prefixMaxTimestamps, this.head, this.tail, timestamp);
   }
 
   /**

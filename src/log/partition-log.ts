@@ -118,7 +118,7 @@ export interface PartitionLog {
   sync?(): Promise<void> | null;
 
   /**
-   * Key compaction (cleanup.policy=compact, src/log/compaction.ts): whether a cleaning pass is due (the dirty ratio
+   * Key compaction (cleanup.policy=compact, src/log/log-compaction.ts): whether a cleaning pass is due (the dirty ratio
    * reached min.cleanable.dirty.ratio, or a tombstone's delete horizon passed). False for other topics.
    */
   compactionDue?(nowMs: number): boolean;

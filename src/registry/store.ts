@@ -19,7 +19,8 @@
 import { internalTopicConfigs } from "../metadata/topic-configs.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
-import { buildRecordBatch, Compression, decodeRecords, readBatchHeader } from "../protocol/records/record-batch.ts";
+import { replayKeyedRecords } from "../log/replay.ts";
+import { buildRecordBatch } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 import {
   checkCompatibility,
@@ -33,8 +34,6 @@ import {
 } from "./compatibility/index.ts";
 
 export const SCHEMAS_TOPIC = "_schemas";
-/** Bytes read per step while replaying the topic. */
-const LOAD_READ_BYTES = 1 << 20;
 
 export const MODES = ["READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT"] as const;
 export type Mode = (typeof MODES)[number];
@@ -137,25 +136,14 @@ export class SchemaStore {
     if (!topic) return;
     let records = 0;
     for (const partitionLog of topic.partitions) {
-      let offset = partitionLog.logStartOffset;
-      while (offset < partitionLog.logEndOffset) {
-        const { batches } = partitionLog.read(offset, LOAD_READ_BYTES, true);
-        if (batches.length === 0) break;
-        for (const batch of batches) {
-          const header = readBatchHeader(batch);
-          offset = header.baseOffset + header.lastOffsetDelta + 1;
-          if (header.control || header.compression !== Compression.none) continue;
-          for (const record of decodeRecords(batch)) {
-            if (record.key === null) continue;
-            try {
-              this.apply(JSON.parse(decoder.decode(record.key)) as SchemaKey, record.value === null ? null : JSON.parse(decoder.decode(record.value)));
-              records++;
-            } catch (error) {
-              log.warn("skipping a malformed record in the schemas topic", { error });
-            }
-          }
+      replayKeyedRecords(partitionLog, (key, value) => {
+        try {
+          this.apply(JSON.parse(decoder.decode(key)) as SchemaKey, value === null ? null : JSON.parse(decoder.decode(value)));
+          records++;
+        } catch (error) {
+          log.warn("skipping a malformed record in the schemas topic", { error });
         }
-      }
+      });
     }
     log.info("loaded schema registry", { topic: SCHEMAS_TOPIC, records, subjects: this.subjects.size, schemas: this.schemasById.size });
   }

@@ -1,14 +1,15 @@
 // The producer state of every partition, built on first use by replaying the partition's batch headers (and its
 // transaction markers) from the log start, then kept up to date by Produce and the transaction coordinator.
-// Replay reads whole batches in LOG_REPLAY_READ_BYTES steps but decodes only headers, plus the one record of each
-// control batch. Kafka keeps snapshots to bound this scan; here it is paid once per partition per process start.
+// Replay (src/log/replay.ts) reads whole only the batches that have a producer id where the log can walk headers
+// alone (the file log), and decodes only headers, plus the one record of each control batch. Kafka keeps snapshots
+// to bound this scan; here it is paid once per partition per process start.
 
 import type { PartitionLog } from "../log/partition-log.ts";
-import { buildRecordBatch, decodeRecords, readBatchHeader, type RecordBatchHeader } from "../protocol/records/record-batch.ts";
+import { replayBatches } from "../log/replay.ts";
+import { buildRecordBatch, decodeRecords, type RecordBatchHeader } from "../protocol/records/record-batch.ts";
 import { PartitionProducerState } from "./producer-state.ts";
 import { limits } from "../config.ts";
 
-const LOG_REPLAY_READ_BYTES = 1 << 20;
 const CONTROL_RECORD_VERSION = 0;
 export const ControlRecordType = { abort: 0, commit: 1 } as const;
 
@@ -85,27 +86,7 @@ export class ProducerStates {
 function replay(log: PartitionLog): PartitionProducerState {
   const state = new PartitionProducerState();
   const nowMs = Date.now();
-  if (log.forEachBatchHeader) {
-    // Headers only; a batch with a producer id is read whole, so a corrupt one is left out as read() leaves it out.
-    log.forEachBatchHeader((headerBytes, wholeBatch) => {
-      if (readBatchHeader(headerBytes).producerId < 0) return;
-      const batch = wholeBatch();
-      if (batch !== null) replayBatch(state, batch, readBatchHeader(batch), nowMs);
-    });
-    return state;
-  }
-  let offset = log.logStartOffset;
-  const end = log.logEndOffset;
-  while (offset < end) {
-    const read = log.read(offset, LOG_REPLAY_READ_BYTES, true);
-    if (read.batches.length === 0) break;
-    for (const batch of read.batches) {
-      const header = readBatchHeader(batch);
-      offset = header.baseOffset + header.lastOffsetDelta + 1;
-      replayBatch(state, batch, header, nowMs);
-    }
-    read.release?.();
-  }
+  replayBatches(log, (batch, header) => replayBatch(state, batch, header, nowMs), (header) => header.producerId >= 0);
   return state;
 }
 

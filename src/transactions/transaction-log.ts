@@ -9,13 +9,13 @@ import type { AppendWaiters } from "../log/append-waiters.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
 import { internalTopicConfigs } from "../metadata/topic-configs.ts";
-import { buildRecordBatch, Compression, decodeRecords, readBatchHeader } from "../protocol/records/record-batch.ts";
+import { replayKeyedRecords } from "../log/replay.ts";
+import { buildRecordBatch } from "../protocol/records/record-batch.ts";
 import { log } from "../util/logger.ts";
 
 export const TRANSACTION_STATE_TOPIC = "__transaction_state";
 const TRANSACTION_KEY_PREFIX = "txn:";
 const PRODUCER_ID_BLOCK_KEY = "producer-id-block";
-const LOAD_READ_BYTES = 1 << 20;
 const STORED_FORMAT_VERSION = 1;
 
 export type TransactionState = "Empty" | "Ongoing" | "PrepareCommit" | "PrepareAbort" | "CompleteCommit" | "CompleteAbort";
@@ -64,32 +64,20 @@ export class TransactionLog {
     let nextProducerIdBlock = 0;
     const partitionLog = this.topics.get(TRANSACTION_STATE_TOPIC)?.partitions[0];
     if (!partitionLog) return { transactions, nextProducerIdBlock };
-    let offset = partitionLog.logStartOffset;
-    while (offset < partitionLog.logEndOffset) {
-      const read = partitionLog.read(offset, LOAD_READ_BYTES, true);
-      if (read.batches.length === 0) break;
-      for (const batch of read.batches) {
-        const header = readBatchHeader(batch);
-        offset = header.baseOffset + header.lastOffsetDelta + 1;
-        if (header.control || header.compression !== Compression.none) continue;
-        for (const record of decodeRecords(batch)) {
-          if (record.key === null) continue;
-          const key = decoder.decode(record.key);
-          try {
-            if (key === PRODUCER_ID_BLOCK_KEY && record.value) {
-              nextProducerIdBlock = Math.max(nextProducerIdBlock, Number(JSON.parse(decoder.decode(record.value)).next));
-            } else if (key.startsWith(TRANSACTION_KEY_PREFIX)) {
-              const id = key.slice(TRANSACTION_KEY_PREFIX.length);
-              if (record.value === null) transactions.delete(id);
-              else transactions.set(id, JSON.parse(decoder.decode(record.value)).transaction as StoredTransaction);
-            }
-          } catch (error) {
-            log.warn("skipping a malformed record in the transaction log", { key, error });
-          }
+    replayKeyedRecords(partitionLog, (keyBytes, value) => {
+      const key = decoder.decode(keyBytes);
+      try {
+        if (key === PRODUCER_ID_BLOCK_KEY && value) {
+          nextProducerIdBlock = Math.max(nextProducerIdBlock, Number(JSON.parse(decoder.decode(value)).next));
+        } else if (key.startsWith(TRANSACTION_KEY_PREFIX)) {
+          const id = key.slice(TRANSACTION_KEY_PREFIX.length);
+          if (value === null) transactions.delete(id);
+          else transactions.set(id, JSON.parse(decoder.decode(value)).transaction as StoredTransaction);
         }
+      } catch (error) {
+        log.warn("skipping a malformed record in the transaction log", { key, error });
       }
-      read.release?.();
-    }
+    });
     return { transactions, nextProducerIdBlock };
   }
 

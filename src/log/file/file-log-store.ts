@@ -147,14 +147,8 @@ export class FileLogStore {
 
   /** Syncs, closes every log and writes the clean-shutdown marker. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
-    clearInterval(this.retentionTimer);
-    // Closing fdatasyncs every segment, so produces still waiting for a round are durable now: answer them.
-    for (const partitionLog of this.logs) partitionLog.close();
-    this.logs.clear();
-    this.dirty.clear();
+    if (!this.stop("close")) return;
+    // Closing fdatasynced every segment, so produces still waiting for a round are durable now: answer them.
     for (const waiter of this.nextRoundWaiters.splice(0)) waiter.resolve();
     for (const waiter of this.runningRoundWaiters.splice(0)) waiter.resolve();
     writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), "");
@@ -166,14 +160,19 @@ export class FileLogStore {
    * synced and no clean-shutdown marker. The store is unusable afterwards.
    */
   abandon(): void {
-    if (this.closed) return;
+    if (this.stop("abandon")) this.lock.release();
+  }
+
+  /** Stops the timers and closes (or abandons) every log, once: false when the store was already stopped. */
+  private stop(how: "close" | "abandon"): boolean {
+    if (this.closed) return false;
     this.closed = true;
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     clearInterval(this.retentionTimer);
-    for (const partitionLog of this.logs) partitionLog.abandon();
+    for (const partitionLog of this.logs) partitionLog[how]();
     this.logs.clear();
     this.dirty.clear();
-    this.lock.release();
+    return true;
   }
 
   private scheduleRound(): void {

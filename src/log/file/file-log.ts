@@ -9,49 +9,29 @@
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { findOffsetForTimestamp } from "../../protocol/records/record-batch.ts";
+import { ATTRIBUTES_OFFSET, COMPRESSION_MASK, MAGIC_OFFSET, MAGIC_V2, RECORD_BATCH_OVERHEAD, findOffsetForTimestamp } from "../../protocol/records/record-batch.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
 import { log } from "../../util/logger.ts";
 import { StorageError, type AppendBatchInfo, type AppendResult, type OffsetAndTimestamp, type PartitionLog, type ReadResult } from "../partition-log.ts";
 import { fsyncDirectory, readExactly, recordDurability, writeFileAtomic } from "./file-io.ts";
 import { cacheKeptFrom, dropCachedPages, DROP_BEHIND_BYTES } from "./page-cache.ts";
 import type { FileLogStore } from "./file-log-store.ts";
-import { limits } from "../../config.ts";
-import { OffsetMap, addToOffsetMap, cleanBatch, cleaningDue, type AbortedCheck, type CleanableState, type CompactionResult } from "../compaction.ts";
+import type { AbortedCheck, CompactionResult } from "../compaction.ts";
+import { LogCompaction, type CleanedOutput, type CleaningGroup, type CleaningSteps, type CleaningVisitor, type CompactableLog } from "../log-compaction.ts";
 import type { LogConfigs } from "../log-configs.ts";
-import { assertAppendable } from "../append-contract.ts";
+import { assertAppendable, assertLog as assert } from "../append-contract.ts";
 import { CleanedSegmentWriter, forEachStoredBatch, reachedSwapStep, recoverCleanerFiles } from "./segment-cleaning.ts";
-import {
-  BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POSITION,
-  LOG_FILE_SUFFIX,
-  LOG_OVERHEAD,
-  Segment,
-  segmentFileName,
-  batchCrcValid,
-  parseSegmentFileName,
-  readHeader,
-  readInt32,
-  scanBatches,
-  writeInt64,
-} from "./segment.ts";
+import { LOG_FILE_SUFFIX, Segment, segmentFileName, batchCrcValid, batchLengthAt, parseSegmentFileName, readHeader, scanBatches } from "./segment.ts";
+import { writeInt64 } from "../../protocol/records/big-endian.ts";
 
 const PARTITION_METADATA_FILE = "partition.metadata";
 const LOG_START_OFFSET_FILE = "log-start-offset";
 /** Kafka's cleaner-offset-checkpoint, per partition: "<first dirty offset> <earliest tombstone delete horizon or -1>". */
 const CLEANER_CHECKPOINT_FILE = "cleaner-checkpoint";
-const MAGIC_POSITION = 16;
-const MAGIC_V2 = 2;
-const ATTRIBUTES_COMPRESSION_MASK = 0x07;
-const ATTRIBUTES_LOW_BYTE_POSITION = 22;
 /** Header walks that look for a fetch's first batch read this much at a time (the index is 4 KiB sparse). */
 const LOOKUP_WINDOW_BYTES = 16 * 1024;
 /** Kafka caps segment.bytes at Int.MAX: positions in the index are int32. */
 const SEGMENT_BYTES_MAX = 2 ** 31 - 1;
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
-}
 
 /** The topic configs a log reads (live: AlterConfigs changes apply to the next append). */
 export type FileLogConfigs = LogConfigs;
@@ -60,7 +40,7 @@ function emptyRead(): ReadResult {
   return { batches: [], bytes: 0 };
 }
 
-export class FilePartitionLog implements PartitionLog {
+export class FilePartitionLog implements PartitionLog, CompactableLog {
   private segments: Segment[];
   private currentLogStartOffset: number;
   private closed = false;
@@ -72,13 +52,8 @@ export class FilePartitionLog implements PartitionLog {
   unsyncedBytes = 0;
   /** Where the previous read ended, so a consumer reading on skips the index walk. */
   private readonly hint = { offset: -1, segment: null as Segment | null, position: 0 };
-  /** Everything below it has been cleaned (compaction); persisted in the cleaner checkpoint. */
-  private firstDirtyOffset: number;
-  /** The earliest delete horizon of a tombstone still kept, -1 when none. */
-  private deleteHorizonMs: number;
-  /** Bumped whenever segments are dropped or the log closes: a cleaning pass running across it gives up. */
-  private generation = 0;
-  private compacting = false;
+  /** Key compaction (log-compaction.ts); its units are the segments, its state persisted in the cleaner checkpoint. */
+  private readonly compaction: LogCompaction;
   /** The cleaned segment being written, removed by close() when a pass is cut short. */
   private cleaningOutput: CleanedSegmentWriter | null = null;
   /** PartitionLog.retentionFloor. */
@@ -96,9 +71,7 @@ export class FilePartitionLog implements PartitionLog {
     assert(segments.length > 0, "a log has an active segment");
     this.segments = segments;
     this.currentLogStartOffset = logStartOffset;
-    const checkpoint = readCleanerCheckpoint(directory);
-    this.firstDirtyOffset = checkpoint.firstDirtyOffset;
-    this.deleteHorizonMs = checkpoint.deleteHorizonMs;
+    this.compaction = new LogCompaction(this, configs, readCleanerCheckpoint(directory));
   }
 
   /** A new, empty partition folder (an existing one is replaced); durable before it returns. */
@@ -226,13 +199,10 @@ export class FilePartitionLog implements PartitionLog {
 
   append(batch: Uint8Array, info: AppendBatchInfo): AppendResult {
     assert(!this.closed, "append to a closed log");
-    assertAppendable(batch, info);
-    const length = batch.length;
-    const { lastOffsetDelta, maxTimestamp, maxTimestampOffsetDelta } = info;
-
     const baseOffset = this.logEndOffset;
-    const lastOffset = baseOffset + lastOffsetDelta;
-    assert(Number.isSafeInteger(lastOffset + 1), "offsets stay safe integers");
+    const lastOffset = assertAppendable(batch, info, baseOffset);
+    const length = batch.length;
+    const { maxTimestamp, maxTimestampOffsetDelta } = info;
     try {
       this.maybeRoll(length);
       writeInt64(this.offsetField, 0, baseOffset);
@@ -320,14 +290,13 @@ export class FilePartitionLog implements PartitionLog {
         segment.logFd,
         start,
         segment.sizeBytes,
-        false,
         (bytes, at, position, length) => {
           if (segment.corruptPositions?.has(position)) return false;
           const header = readHeader(bytes, at);
           if (header.lastOffset < this.currentLogStartOffset || !(header.maxTimestamp >= timestamp)) return false;
           return this.readWholeBatch(segment, position, length) !== null;
         },
-        LOOKUP_WINDOW_BYTES,
+        { windowBytes: LOOKUP_WINDOW_BYTES },
       );
       if (this.lastWholeBatch !== null) return this.lastWholeBatch;
     }
@@ -354,7 +323,7 @@ export class FilePartitionLog implements PartitionLog {
     let dropped = 0;
     while (dropped < this.segments.length - 1 && this.segments[dropped]!.nextOffset <= next) dropped++;
     if (dropped === 0) return;
-    this.generation++;
+    this.compaction.invalidate();
     for (const segment of this.segments.splice(0, dropped)) {
       if (this.hint.segment === segment) this.hint.segment = null;
       segment.delete();
@@ -403,190 +372,148 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.generation++;
-    this.cleaningOutput?.discard();
-    for (const segment of this.segments) segment.close();
+    this.shutDown("close");
   }
 
   /** FileLogStore.abandon: descriptors closed without syncing (a simulated kill -9). */
   abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.generation++;
-    this.cleaningOutput?.close();
-    for (const segment of this.segments) segment.abandon();
+    this.shutDown("abandon");
   }
 
   /** Topic deletion: closes the files and removes the folder. */
   delete(): void {
-    if (!this.closed) {
-      this.closed = true;
-      this.generation++;
-      this.cleaningOutput?.discard();
-      for (const segment of this.segments) segment.delete();
-    }
+    this.shutDown("delete");
     rmSync(this.directory, { recursive: true, force: true });
     fsyncDirectory(dirname(this.directory));
     this.store.forget(this);
   }
 
-  compactionDue(nowMs: number): boolean {
-    const configs = this.configs();
-    if (!configs.compactPolicy || this.closed || this.compacting) return false;
-    const range = this.cleanableRange(nowMs, configs);
-    // No segment to clean (only the active one, or the retention floor holds them all): compact() would do nothing.
-    return range.endIndex > 0 && cleaningDue(range, configs, this.deleteHorizonMs, nowMs);
-  }
-
   /**
-   * Segment indexes: the first dirty one, and the first uncleanable one (the active segment, or an earlier one
-   * holding records younger than min.compaction.lag.ms), with the bytes before and between them (Kafka's
-   * LogCleanerManager.cleanableOffsets and its dirty ratio).
+   * Closes the log once, the segments as `how` says (Segment.close, abandon or delete); a cleaning pass gives up, its
+   * output is removed (kept on abandon, as a kill -9 would leave it).
    */
-  private cleanableRange(nowMs: number, configs: LogConfigs): CleanableState & { dirtyIndex: number; endIndex: number } {
-    const firstDirty = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
+  private shutDown(how: "close" | "abandon" | "delete"): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.compaction.close();
+    if (how === "abandon") this.cleaningOutput?.close();
+    else this.cleaningOutput?.discard();
+    for (const segment of this.segments) segment[how]();
+  }
+
+  compactionDue(nowMs: number): boolean {
+    return this.compaction.due(nowMs);
+  }
+
+  compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
+    return this.compaction.run(nowMs, isAborted);
+  }
+
+  // --- CompactableLog: the units are the segments ----------------------------------------------------------------
+
+  cleaningBounds(): { first: number; active: number } {
+    return { first: 0, active: this.segments.length - 1 };
+  }
+
+  firstDirtyUnit(firstDirtyOffset: number): number {
+    const firstDirty = Math.max(firstDirtyOffset, this.currentLogStartOffset);
     const active = this.segments.length - 1;
-    let dirtyIndex = 0;
-    while (dirtyIndex < active && this.segments[dirtyIndex]!.nextOffset <= firstDirty && this.segments[dirtyIndex + 1]!.baseOffset <= firstDirty) {
-      dirtyIndex++;
-    }
-    let endIndex = active;
-    if (configs.minCompactionLagMs > 0) {
-      for (let index = dirtyIndex; index < active; index++) {
-        if (this.segments[index]!.maxTimestamp > nowMs - configs.minCompactionLagMs) {
-          endIndex = index;
-          break;
-        }
-      }
-    }
-    endIndex = Math.max(endIndex, dirtyIndex);
-    // The retention floor: only segments wholly below it are cleaned. A pass rewrites every segment before its end, so
-    // when the floor lies below the dirty ones there is nothing to do.
-    const floor = this.retentionFloor?.() ?? null;
-    if (floor !== null) {
-      let belowFloor = 0;
-      while (belowFloor < endIndex && this.segments[belowFloor + 1]!.baseOffset <= floor) belowFloor++;
-      if (belowFloor < dirtyIndex) return { dirtyIndex: 0, endIndex: 0, cleanBytes: 0, dirtyBytes: 0, oldestDirtyTimestamp: Number.POSITIVE_INFINITY };
-      endIndex = belowFloor;
-    }
-    let cleanBytes = 0;
-    for (let index = 0; index < dirtyIndex; index++) cleanBytes += this.segments[index]!.sizeBytes;
-    let dirtyBytes = 0;
-    let oldestDirtyTimestamp = Number.POSITIVE_INFINITY;
-    for (let index = dirtyIndex; index < endIndex; index++) {
-      const segment = this.segments[index]!;
-      dirtyBytes += segment.sizeBytes;
-      if (segment.maxTimestamp > 0 && segment.maxTimestamp < oldestDirtyTimestamp) oldestDirtyTimestamp = segment.maxTimestamp;
-    }
-    return { dirtyIndex, endIndex, cleanBytes, dirtyBytes, oldestDirtyTimestamp };
+    let index = 0;
+    while (index < active && this.segments[index]!.nextOffset <= firstDirty && this.segments[index + 1]!.baseOffset <= firstDirty) index++;
+    return index;
   }
 
-  async compact(nowMs: number, isAborted?: AbortedCheck): Promise<CompactionResult> {
-    const configs = this.configs();
-    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
-    if (!configs.compactPolicy || this.closed || this.compacting) return idle;
-    const range = this.cleanableRange(nowMs, configs);
-    if (range.endIndex === 0) return idle;
-    this.compacting = true;
-    try {
-      return await this.runCleaningPass(nowMs, configs, range, isAborted);
-    } catch (error) {
-      // close() pulls the output file from under a pass (its fdatasync may then fail): that is no failure.
-      if (this.closed) return idle;
-      throw error;
-    } finally {
-      this.compacting = false;
-    }
+  /** Segments end where the next one begins: only those whose successor starts at or below the offset are wholly below it. */
+  firstUnitReaching(offset: number): number {
+    let index = 0;
+    while (index < this.segments.length - 1 && this.segments[index + 1]!.baseOffset <= offset) index++;
+    return index;
   }
 
-  private async runCleaningPass(
-    nowMs: number,
-    configs: LogConfigs,
-    range: { dirtyIndex: number; endIndex: number },
-    isAborted?: AbortedCheck,
-  ): Promise<CompactionResult> {
-    const idle: CompactionResult = { cleaned: false, bytesBefore: 0, bytesAfter: 0, cleanedUpTo: this.firstDirtyOffset };
-    const generation = this.generation;
-    const changed = () => this.closed || this.generation !== generation;
-    const partition = basename(this.directory);
+  unitBaseOffset(index: number): number {
+    return index < this.segments.length ? this.segments[index]!.baseOffset : this.logEndOffset;
+  }
 
-    // Pass 1: map the dirty segments' keys, a whole segment at a time, until the map is full.
-    const map = new OffsetMap(isAborted);
-    map.fromOffset = Math.max(this.firstDirtyOffset, this.currentLogStartOffset);
-    let cleanEndIndex = range.dirtyIndex;
-    while (cleanEndIndex < range.endIndex && (cleanEndIndex === range.dirtyIndex || map.size < limits.cleanerOffsetMapKeysMax)) {
-      const segment = this.segments[cleanEndIndex]!;
-      const finished = await forEachStoredBatch(segment.logFd, segment.sizeBytes, segment.corruptPositions, (batch) => addToOffsetMap(map, batch), changed);
-      if (!finished || changed()) return idle;
-      cleanEndIndex++;
+  unitBytes(index: number): number {
+    return this.segments[index]!.sizeBytes;
+  }
+
+  unitMaxTimestamp(index: number): number {
+    return this.segments[index]!.maxTimestamp;
+  }
+
+  /** Whole segments, read cleanerStepBytes at a time (forEachStoredBatch); `ref` is the batch's position in its segment. */
+  async forEachBatch(fromOffset: number, toOffset: number, visit: CleaningVisitor, steps: CleaningSteps, stopBefore?: () => boolean): Promise<number | null> {
+    const segments = this.segments.filter((segment) => segment.baseOffset >= fromOffset && segment.baseOffset < toOffset);
+    for (const segment of segments) {
+      if (segment !== segments[0] && stopBefore?.()) return segment.baseOffset;
+      const finished = await forEachStoredBatch(
+        segment.logFd,
+        segment.sizeBytes,
+        segment.corruptPositions,
+        (batch, position) => visit(batch, position, segment.baseOffset),
+        steps.changed,
+      );
+      if (!finished || steps.changed()) return null;
     }
-    const cleanEnd = this.segments[cleanEndIndex]!.baseOffset;
+    return toOffset;
+  }
 
-    // Pass 2: the segments below cleanEnd, in groups that fit one segment, each cleaned and swapped in.
-    const groups: Segment[][] = [];
+  /** Consecutive segments below cleanEnd merged while they fit one segment (segment.bytes, int32 relative offsets). */
+  cleaningGroups(cleanEnd: number, configs: LogConfigs): CleaningGroup[] {
+    const groups: CleaningGroup[] = [];
     const sizeLimit = Math.min(configs.segmentBytes, SEGMENT_BYTES_MAX);
-    for (let index = 0; index < cleanEndIndex; index++) {
+    for (let index = 0; index < this.segments.length && this.segments[index]!.baseOffset < cleanEnd; index++) {
       const segment = this.segments[index]!;
       const group = groups[groups.length - 1];
-      const groupBytes = group?.reduce((total, member) => total + member.sizeBytes, 0) ?? 0;
+      const toOffset = this.segments[index + 1]!.baseOffset;
       // Relative offsets in the index are int32, like Kafka's.
-      const fits = group !== undefined && groupBytes + segment.sizeBytes <= sizeLimit && segment.nextOffset - group[0]!.baseOffset < 2 ** 31;
-      if (fits) group.push(segment);
-      else groups.push([segment]);
-    }
-    let bytesBefore = 0;
-    let bytesAfter = 0;
-    let horizonMs = -1;
-    for (const group of groups) {
-      const next = this.segments[this.segments.indexOf(group[group.length - 1]!) + 1]!;
-      const output = new CleanedSegmentWriter(this.directory, group[0]!.baseOffset, next.baseOffset, configs.indexIntervalBytes);
-      this.cleaningOutput = output;
-      let unchanged = group.length === 1;
-      let groupHorizonMs = -1;
-      try {
-        for (const segment of group) {
-          bytesBefore += segment.sizeBytes;
-          const finished = await forEachStoredBatch(
-            segment.logFd,
-            segment.sizeBytes,
-            segment.corruptPositions,
-            (batch, position) => {
-              const header = readHeader(batch, 0);
-              const outcome = cleanBatch(batch, { map, nowMs, deleteRetentionMs: configs.deleteRetentionMs });
-              if (outcome.kind === "corrupt") {
-                log.error("compaction left out a corrupt batch", { partition, segment: segment.baseOffset, position, bytes: batch.length });
-              }
-              if (outcome.kind !== "keep") unchanged = false;
-              if (outcome.kind === "keep") output.append(batch, header.baseOffset, header.lastOffset, header.maxTimestamp);
-              if (outcome.kind === "rewrite") output.append(outcome.batch, header.baseOffset, header.lastOffset, outcome.maxTimestamp);
-              if ((outcome.kind === "keep" || outcome.kind === "rewrite") && outcome.deleteHorizonMs >= 0) {
-                groupHorizonMs = groupHorizonMs < 0 ? outcome.deleteHorizonMs : Math.min(groupHorizonMs, outcome.deleteHorizonMs);
-              }
-            },
-            changed,
-          );
-          if (!finished || changed()) return idle;
-        }
-        if (groupHorizonMs >= 0) horizonMs = horizonMs < 0 ? groupHorizonMs : Math.min(horizonMs, groupHorizonMs);
-        if (unchanged) {
-          bytesAfter += output.summary.sizeBytes;
-          continue;
-        }
-        await output.finish();
-        if (changed()) return idle;
-        this.swapIn(output, group);
-        bytesAfter += output.summary.sizeBytes;
-      } finally {
-        if (this.cleaningOutput === output) this.cleaningOutput = null;
-        output.discard();
+      if (group !== undefined && group.bytes + segment.sizeBytes <= sizeLimit && segment.nextOffset - group.fromOffset < 2 ** 31) {
+        group.units++;
+        group.bytes += segment.sizeBytes;
+        group.toOffset = toOffset;
+      } else {
+        groups.push({ fromOffset: segment.baseOffset, toOffset, units: 1, bytes: segment.sizeBytes });
       }
     }
-    this.firstDirtyOffset = cleanEnd;
-    this.deleteHorizonMs = horizonMs;
-    writeFileAtomic(join(this.directory, CLEANER_CHECKPOINT_FILE), `${cleanEnd} ${horizonMs}\n`);
-    return { cleaned: true, bytesBefore, bytesAfter, cleanedUpTo: cleanEnd };
+    return groups;
+  }
+
+  /** A cleaned segment `<B>.<E>.cleaned` (segment-cleaning.ts), swapped in for the group's segments on commit. */
+  openCleanedOutput(group: CleaningGroup, configs: LogConfigs): CleanedOutput {
+    const output = new CleanedSegmentWriter(this.directory, group.fromOffset, group.toOffset, configs.indexIntervalBytes);
+    this.cleaningOutput = output;
+    const partition = basename(this.directory);
+    return {
+      keep: (batch) => {
+        const header = readHeader(batch, 0);
+        output.append(batch, header.baseOffset, header.lastOffset, header.maxTimestamp);
+      },
+      rewrite: (batch, _position, cleaned) => {
+        const header = readHeader(batch, 0);
+        output.append(cleaned.batch, header.baseOffset, header.lastOffset, cleaned.maxTimestamp);
+      },
+      leaveOutCorrupt: (batch, position, segment) => {
+        log.error("compaction left out a corrupt batch", { partition, segment, position, bytes: batch.length });
+      },
+      get sizeBytes() {
+        return output.summary.sizeBytes;
+      },
+      commit: async (changed) => {
+        await output.finish();
+        if (changed()) return false;
+        this.swapIn(output, this.segments.filter((segment) => segment.baseOffset >= group.fromOffset && segment.baseOffset < group.toOffset));
+        return true;
+      },
+      discard: () => {
+        if (this.cleaningOutput === output) this.cleaningOutput = null;
+        output.discard();
+      },
+    };
+  }
+
+  cleaningCompleted(firstDirtyOffset: number, deleteHorizonMs: number): void {
+    writeFileAtomic(join(this.directory, CLEANER_CHECKPOINT_FILE), `${firstDirtyOffset} ${deleteHorizonMs}\n`);
   }
 
   /** Steps 2–4 of the swap (segment-cleaning.ts), synchronous: reads see the old segments or the new one. */
@@ -642,14 +569,13 @@ export class FilePartitionLog implements PartitionLog {
       segment.logFd,
       segment.indexedPositionFor(offset),
       segment.sizeBytes,
-      false,
       (bytes, at, position) => {
         if (segment.corruptPositions?.has(position)) return false;
         if (readHeader(bytes, at).lastOffset < offset) return false;
         found = position;
         return true;
       },
-      LOOKUP_WINDOW_BYTES,
+      { windowBytes: LOOKUP_WINDOW_BYTES },
     );
     return found;
   }
@@ -667,14 +593,14 @@ export class FilePartitionLog implements PartitionLog {
   ): ReadResult & { nextPosition: number } {
     const available = segment.sizeBytes - position;
     let wanted = Math.min(available, Math.max(maxBytes, 0));
-    if (wanted < BATCH_HEADER_BYTES) {
+    if (wanted < RECORD_BATCH_OVERHEAD) {
       if (!minOneBatch) return { batches: [], bytes: 0, nextPosition: position };
-      wanted = Math.min(available, BATCH_HEADER_BYTES);
+      wanted = Math.min(available, RECORD_BATCH_OVERHEAD);
     }
     const buffers = this.store.readBuffers;
     let bytes = buffers.reserve(wanted);
     readExactly(segment.logFd, bytes, 0, wanted, position);
-    const firstLength = LOG_OVERHEAD + readInt32(bytes, BATCH_LENGTH_POSITION);
+    const firstLength = batchLengthAt(bytes, 0);
     if (firstLength > wanted && firstLength <= available) {
       buffers.shrinkLast(bytes, 0);
       buffers.release(bytes);
@@ -685,32 +611,31 @@ export class FilePartitionLog implements PartitionLog {
     }
     const batches: Uint8Array[] = [];
     let total = 0;
-    let at = 0;
     let lastOffset = fetchOffset - 1;
-    while (at + BATCH_HEADER_BYTES <= wanted) {
-      const length = LOG_OVERHEAD + readInt32(bytes, at + BATCH_LENGTH_POSITION);
-      if (length < BATCH_HEADER_BYTES || at + length > wanted) break;
-      const batchPosition = position + at;
-      if (segment.corruptPositions?.has(batchPosition)) {
-        at += length;
-        continue;
-      }
-      if (bytes[at + MAGIC_POSITION] !== MAGIC_V2 || !batchCrcValid(bytes, at, length)) {
-        segment.markCorrupt(batchPosition);
-        log.error("corrupt batch in a segment file; it will not be served", {
-          partition: basename(this.directory),
-          segment: segment.baseOffset,
-          position: batchPosition,
-          bytes: length,
-        });
-        at += length;
-        continue;
-      }
-      batches.push(bytes.subarray(at, at + length));
-      total += length;
-      lastOffset = readHeader(bytes, at).lastOffset;
-      at += length;
-    }
+    // The walk stops at the first batch not wholly read (a problem to the scan, only the end of this read here).
+    const ended = scanBatches(
+      segment.logFd,
+      position,
+      position + wanted,
+      (batchBytes, at, batchPosition, length) => {
+        if (segment.corruptPositions?.has(batchPosition)) return;
+        if (batchBytes[at + MAGIC_OFFSET] !== MAGIC_V2 || !batchCrcValid(batchBytes, at, length)) {
+          segment.markCorrupt(batchPosition);
+          log.error("corrupt batch in a segment file; it will not be served", {
+            partition: basename(this.directory),
+            segment: segment.baseOffset,
+            position: batchPosition,
+            bytes: length,
+          });
+          return;
+        }
+        batches.push(batchBytes.subarray(at, at + length));
+        total += length;
+        lastOffset = readHeader(batchBytes, at).lastOffset;
+      },
+      { whole: true, checkMagic: false, window: { bytes, start: position, length: wanted } },
+    );
+    const at = ended.position - position;
     buffers.shrinkLast(bytes, at);
     // Behind the reader, not what it just read (its next read starts inside the last batch it was not given whole).
     // Each read drops the whole stretch behind it again: pages the kernel was still reading ahead into at the last
@@ -770,18 +695,17 @@ export class FilePartitionLog implements PartitionLog {
           segment.logFd,
           0,
           segment.sizeBytes,
-          false,
           (bytes, at, position, length) => {
             if (segment.corruptPositions?.has(position)) return false;
             if (readHeader(bytes, at).lastOffset < this.currentLogStartOffset) return false;
-            visit(bytes.subarray(at, at + BATCH_HEADER_BYTES), () => {
+            visit(bytes.subarray(at, at + RECORD_BATCH_OVERHEAD), () => {
               releaseHeld();
               held = this.readWholeBatch(segment, position, length);
               return held;
             });
             return false;
           },
-          LOOKUP_WINDOW_BYTES,
+          { windowBytes: LOOKUP_WINDOW_BYTES },
         );
       }
     } finally {
@@ -792,12 +716,13 @@ export class FilePartitionLog implements PartitionLog {
   /** After a restart the offset of a segment's max timestamp is not known: find its batch and the record in it. */
   private findMaxTimestampOffset(segment: Segment): number {
     let offset = -1;
-    scanBatches(segment.logFd, 0, segment.sizeBytes, false, (bytes, at, position, length) => {
+    scanBatches(segment.logFd, 0, segment.sizeBytes, (bytes, at, position, length) => {
       if (segment.corruptPositions?.has(position)) return false;
       const header = readHeader(bytes, at);
       if (header.maxTimestamp !== segment.maxTimestamp || header.lastOffset < this.currentLogStartOffset) return false;
       offset = header.lastOffset;
-      const uncompressed = (bytes[at + ATTRIBUTES_LOW_BYTE_POSITION]! & ATTRIBUTES_COMPRESSION_MASK) === 0;
+      // The codec bits are in the attributes' low byte.
+      const uncompressed = (bytes[at + ATTRIBUTES_OFFSET + 1]! & COMPRESSION_MASK) === 0;
       const batch = uncompressed ? this.readWholeBatch(segment, position, length) : null;
       if (batch !== null) {
         offset = findOffsetForTimestamp(batch, segment.maxTimestamp)?.offset ?? offset;

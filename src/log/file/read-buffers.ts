@@ -20,6 +20,8 @@ export class ReadBuffers {
   private readonly slabsByBuffer = new WeakMap<ArrayBufferLike, ReadSlab>();
   /** Start of the last reservation in the current slab, while it may still shrink. */
   private lastStart = -1;
+  /** Leases handed out by reserve() and not yet released (tests check that readers give theirs back). */
+  leasedCount = 0;
 
   constructor(readonly pool: SlabPool) {}
 
@@ -39,6 +41,7 @@ export class ReadBuffers {
     this.lastStart = slab.used;
     slab.used += length;
     slab.leases++;
+    this.leasedCount++;
     return slab.bytes.subarray(this.lastStart, slab.used);
   }
 
@@ -55,6 +58,7 @@ export class ReadBuffers {
     const slab = this.slabsByBuffer.get(view.buffer);
     if (slab === undefined) return;
     slab.leases--;
+    this.leasedCount--;
     if (slab.leases > 0) return;
     if (slab.retired) {
       this.giveBack(slab);

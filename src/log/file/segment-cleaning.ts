@@ -13,17 +13,16 @@ import { closeSync, existsSync, fdatasync, openSync, readdirSync, renameSync, un
 import { join, resolve } from "node:path";
 import { limits } from "../../config.ts";
 import { yieldToEventLoop } from "../compaction.ts";
-import { fsyncDirectory, readExactly, recordDurability, writeAll } from "./file-io.ts";
+import { RECORD_BATCH_OVERHEAD } from "../../protocol/records/record-batch.ts";
+import { fsyncDirectory, recordDurability, writeAll } from "./file-io.ts";
 import {
-  BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POSITION,
   INDEX_FILE_SUFFIX,
   LOG_FILE_SUFFIX,
-  LOG_OVERHEAD,
   TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
-  readInt32,
+  scanBatches,
   segmentFileName,
+  type ScanWindow,
 } from "./segment.ts";
 
 const CLEANED_SUFFIX = ".cleaned";
@@ -100,9 +99,10 @@ export function recoverCleanerFiles(directory: string): { discarded: string[]; c
 
 /**
  * Calls visit for every whole batch of [0, size) of a segment file, in order, reading limits.cleanerStepBytes at a
- * time and yielding to the event loop between reads. Positions in `skip` (batches known corrupt) are left out.
- * Returns false when `stop()` turned true after a yield (the caller abandons the pass). Throws when the bytes do
- * not frame as batches (the file changed under us): nothing may be dropped on a guess.
+ * time (scanBatches, into a buffer of its own: the shared one may be used meanwhile) and yielding to the event loop
+ * between reads. Positions in `skip` (batches known corrupt) are left out. Returns false when `stop()` turned true
+ * after a yield (the caller abandons the pass). Throws when the bytes do not frame as batches (the file changed
+ * under us): nothing may be dropped on a guess.
  */
 export async function forEachStoredBatch(
   fd: number,
@@ -111,29 +111,21 @@ export async function forEachStoredBatch(
   visit: (batch: Uint8Array, position: number) => void,
   stop: () => boolean,
 ): Promise<boolean> {
-  let buffer = new Uint8Array(Math.min(limits.cleanerStepBytes, Math.max(size, BATCH_HEADER_BYTES)));
+  const window: ScanWindow = { bytes: new Uint8Array(Math.min(limits.cleanerStepBytes, Math.max(size, RECORD_BATCH_OVERHEAD))), start: 0, length: 0 };
+  const visitWhole = (bytes: Uint8Array, at: number, position: number, length: number) => {
+    if (!skip?.has(position)) visit(bytes.subarray(at, at + length), position);
+  };
   let position = 0;
   while (position < size) {
-    const wanted = Math.min(buffer.length, size - position);
-    readExactly(fd, buffer, 0, wanted, position);
-    let at = 0;
-    while (at + BATCH_HEADER_BYTES <= wanted) {
-      const length = LOG_OVERHEAD + readInt32(buffer, at + BATCH_LENGTH_POSITION);
-      if (length < BATCH_HEADER_BYTES || position + at + length > size) {
-        throw new Error(`segment bytes at ${position + at} do not frame as a batch (length ${length})`);
-      }
-      if (at + length > wanted) break;
-      if (!skip?.has(position + at)) visit(buffer.subarray(at, at + length), position + at);
-      at += length;
-    }
-    if (at === 0) {
-      // One batch larger than the buffer: grow it and read again.
-      const length = LOG_OVERHEAD + readInt32(buffer, BATCH_LENGTH_POSITION);
-      if (wanted < BATCH_HEADER_BYTES || length <= buffer.length) throw new Error(`segment bytes at ${position} do not frame as a batch`);
-      buffer = new Uint8Array(length);
-      continue;
-    }
-    position += at;
+    const ended = scanBatches(fd, position, size, visitWhole, {
+      whole: true,
+      checkMagic: false,
+      windowBytes: limits.cleanerStepBytes,
+      window,
+      stopBeforeNextRead: true,
+    });
+    if (ended.problem !== null) throw new Error(`segment bytes at ${ended.position} do not frame as a batch (${ended.problem})`);
+    position = ended.position;
     await yieldToEventLoop();
     if (stop()) return false;
   }

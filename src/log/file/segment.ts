@@ -11,6 +11,17 @@
 // for durability.
 
 import { readInt32, writeInt32, writeInt64 } from "../../protocol/records/big-endian.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  MAX_TIMESTAMP_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+} from "../../protocol/records/record-batch.ts";
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32cRange } from "../../protocol/records/crc32c.ts";
@@ -19,6 +30,7 @@ import { dropCachedPages, DROP_BEHIND_BYTES } from "./page-cache.ts";
 import { FALLOC_FL_KEEP_SIZE, libcFallocate } from "../../util/libc.ts";
 import type { CleanedSegmentSummary } from "./segment-cleaning.ts";
 import { limits } from "../../config.ts";
+import { assertLog as assert } from "../append-contract.ts";
 
 /** Kafka names segment files by base offset, zero-padded to 20 digits (the width of Long.MAX_VALUE). */
 const SEGMENT_NAME_DIGITS = 20;
@@ -29,27 +41,11 @@ const INDEX_ENTRY_BYTES = 8;
 const TIME_INDEX_ENTRY_BYTES = 12;
 const INDEX_CAPACITY_INITIAL = 16;
 
-// Record batch v2 header fields used here (see protocol/records/record-batch.ts for the full layout).
-export const BATCH_LENGTH_POSITION = 8;
-const MAGIC_POSITION = 16;
-const CRC_POSITION = 17;
-const ATTRIBUTES_POSITION = 21;
-const LAST_OFFSET_DELTA_POSITION = 23;
-const MAX_TIMESTAMP_POSITION = 35;
-/** baseOffset (8) + batchLength (4): the bytes batchLength does not count. */
-export const LOG_OVERHEAD = 12;
-/** A batch with no records: the whole v2 header. */
-export const BATCH_HEADER_BYTES = 61;
-const MAGIC_V2 = 2;
 const UINT32_RANGE = 0x1_0000_0000;
 
 /** Scan reads go through one reused buffer of this size (grown for a larger batch): no fresh memory per read. */
 const SCAN_WINDOW_BYTES = 1 << 20;
-let scanBuffer = new Uint8Array(SCAN_WINDOW_BYTES);
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${message}`);
-}
+let scanBuffer: Uint8Array = new Uint8Array(SCAN_WINDOW_BYTES);
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(SEGMENT_NAME_DIGITS, "0") + suffix;
@@ -63,8 +59,6 @@ export function parseSegmentFileName(name: string): number | null {
   return Number.isSafeInteger(baseOffset) ? baseOffset : null;
 }
 
-export { readInt32, writeInt32, writeInt64 };
-
 /** int64 as a number; NaN when outside the safe range (a corrupt field must not pass as an offset). */
 export function readInt64(bytes: Uint8Array, at: number): number {
   const high = readInt32(bytes, at);
@@ -75,7 +69,7 @@ export function readInt64(bytes: Uint8Array, at: number): number {
 
 /** Whether the batch starting at bytes[at] (length bytes) has the CRC-32C its header claims. */
 export function batchCrcValid(bytes: Uint8Array, at: number, length: number): boolean {
-  return (readInt32(bytes, at + CRC_POSITION) >>> 0) === crc32cRange(bytes, at + ATTRIBUTES_POSITION, at + length);
+  return (readInt32(bytes, at + CRC_OFFSET) >>> 0) === crc32cRange(bytes, at + ATTRIBUTES_OFFSET, at + length);
 }
 
 /** The header fields a scan needs, read from bytes[at…]. */
@@ -90,15 +84,20 @@ export function readHeader(bytes: Uint8Array, at: number): BatchHeaderView {
   const baseOffset = readInt64(bytes, at);
   return {
     baseOffset,
-    lastOffset: baseOffset + readInt32(bytes, at + LAST_OFFSET_DELTA_POSITION),
-    maxTimestamp: readInt64(bytes, at + MAX_TIMESTAMP_POSITION),
-    length: LOG_OVERHEAD + readInt32(bytes, at + BATCH_LENGTH_POSITION),
+    lastOffset: baseOffset + readInt32(bytes, at + LAST_OFFSET_DELTA_OFFSET),
+    maxTimestamp: readInt64(bytes, at + MAX_TIMESTAMP_OFFSET),
+    length: batchLengthAt(bytes, at),
   };
 }
 
+/** The whole length of the batch whose header starts at bytes[at] (its batchLength field plus LOG_OVERHEAD). */
+export function batchLengthAt(bytes: Uint8Array, at: number): number {
+  return LOG_OVERHEAD + readInt32(bytes, at + BATCH_LENGTH_OFFSET);
+}
+
 /**
- * What a scan makes of one batch. `bytes[at…]` holds its header, or all of it when the scan checks CRCs. Returning
- * true stops the scan.
+ * What a scan makes of one batch. `bytes[at…]` holds its header, or all of it when the scan reads batches whole.
+ * Returning true stops the scan.
  */
 type ScanVisitor = (bytes: Uint8Array, at: number, position: number, length: number, crcValid: boolean) => boolean | void;
 
@@ -108,50 +107,81 @@ export interface ScanEnd {
   problem: string | null;
 }
 
-/**
- * Walks the batches of [start, end) of a segment file through the shared scan buffer. Framing is checked (length
- * field, magic 2, the batch ends by `end`); CRCs only when `checkCrc` (then every batch is read whole).
- */
-export function scanBatches(
-  fd: number,
-  start: number,
-  end: number,
-  checkCrc: boolean,
-  visit: ScanVisitor,
-  windowBytes: number = SCAN_WINDOW_BYTES,
+/** Bytes of a segment file a scan holds in memory: bytes[0, length) are the file's [start, start + length). */
+export interface ScanWindow {
+  bytes: Uint8Array;
+  start: number;
+  length: number;
+}
+
+export interface ScanOptions {
+  /** Check each batch's CRC (reads it whole). */
+  checkCrc?: boolean;
+  /** Hand the visitor whole batches, not just headers. */
+  whole?: boolean;
+  /** A batch whose magic is not 2 ends the scan as a problem (default); false leaves magic to the visitor. */
+  checkMagic?: boolean;
+  /** How much one read fetches (grown for a larger batch). */
+  windowBytes?: number;
+  /**
+   * Where the bytes go: default, the shared scan buffer. A window already holding [start, end) (a Fetch read into a
+   * pooled buffer) is walked without reading the file.
+   */
+  window?: ScanWindow;
   /** Drop what was read from the page cache behind the scan (page-cache.ts): a one-pass read of a whole file. */
-  dropCacheBehind = false,
-): ScanEnd {
-  let windowStart = 0;
-  let windowLength = 0;
-  const ensure = (position: number, length: number) => {
-    if (position >= windowStart && position + length <= windowStart + windowLength) return;
-    if (length > scanBuffer.length) scanBuffer = new Uint8Array(Math.max(length, scanBuffer.length * 2));
-    windowStart = position;
-    windowLength = Math.min(Math.max(length, Math.min(windowBytes, scanBuffer.length)), end - position);
-    readExactly(fd, scanBuffer, 0, windowLength, position);
+  dropCacheBehind?: boolean;
+  /**
+   * Stop (problem null) where the next batch needs a new read once some batch was visited: the caller lets the event
+   * loop run, then scans on from the returned position.
+   */
+  stopBeforeNextRead?: boolean;
+}
+
+/**
+ * The one walk over stored batches: the batches of [start, end) of a segment file, read window by window. Framing is
+ * checked (a header's worth of bytes, the length field, magic 2 unless told otherwise, the batch ends by `end`); CRCs
+ * only when `checkCrc`.
+ */
+export function scanBatches(fd: number, start: number, end: number, visit: ScanVisitor, options: ScanOptions = {}): ScanEnd {
+  const { checkCrc = false, checkMagic = true, windowBytes = SCAN_WINDOW_BYTES, dropCacheBehind = false, stopBeforeNextRead = false } = options;
+  const whole = checkCrc || options.whole === true;
+  const window = options.window ?? { bytes: scanBuffer, start: 0, length: 0 };
+  const holds = (position: number, length: number) => position >= window.start && position + length <= window.start + window.length;
+  const load = (position: number, length: number) => {
+    if (length > window.bytes.length) {
+      window.bytes = new Uint8Array(Math.max(length, window.bytes.length * 2));
+      if (options.window === undefined) scanBuffer = window.bytes;
+    }
+    window.start = position;
+    window.length = Math.min(Math.max(length, Math.min(windowBytes, window.bytes.length)), end - position);
+    readExactly(fd, window.bytes, 0, window.length, position);
     if (dropCacheBehind) dropCachedPages(fd, Math.max(0, position - DROP_BEHIND_BYTES), position);
   };
+  let visited = false;
   let position = start;
   while (position < end) {
     const remaining = end - position;
-    if (remaining < BATCH_HEADER_BYTES) return { position, problem: `${remaining} bytes, too few for a batch header` };
-    ensure(position, BATCH_HEADER_BYTES);
-    let at = position - windowStart;
-    const length = LOG_OVERHEAD + readInt32(scanBuffer, at + BATCH_LENGTH_POSITION);
-    if (length < BATCH_HEADER_BYTES || length > remaining) {
+    if (remaining < RECORD_BATCH_OVERHEAD) return { position, problem: `${remaining} bytes, too few for a batch header` };
+    if (!holds(position, RECORD_BATCH_OVERHEAD)) {
+      if (stopBeforeNextRead && visited) return { position, problem: null };
+      load(position, RECORD_BATCH_OVERHEAD);
+    }
+    let at = position - window.start;
+    const length = batchLengthAt(window.bytes, at);
+    if (length < RECORD_BATCH_OVERHEAD || length > remaining) {
       return { position, problem: `batch length field says ${length} bytes, ${remaining} remain` };
     }
-    if (scanBuffer[at + MAGIC_POSITION] !== MAGIC_V2) {
-      return { position, problem: `magic ${scanBuffer[at + MAGIC_POSITION]}, not 2` };
+    if (checkMagic && window.bytes[at + MAGIC_OFFSET] !== MAGIC_V2) {
+      return { position, problem: `magic ${window.bytes[at + MAGIC_OFFSET]}, not 2` };
     }
-    let crcValid = true;
-    if (checkCrc) {
-      ensure(position, length);
-      at = position - windowStart;
-      crcValid = batchCrcValid(scanBuffer, at, length);
+    if (whole && !holds(position, length)) {
+      if (stopBeforeNextRead && visited) return { position, problem: null };
+      load(position, length);
+      at = position - window.start;
     }
-    if (visit(scanBuffer, at, position, length, crcValid) === true) return { position, problem: null };
+    const crcValid = !checkCrc || batchCrcValid(window.bytes, at, length);
+    if (visit(window.bytes, at, position, length, crcValid) === true) return { position, problem: null };
+    visited = true;
     position += length;
   }
   return { position: end, problem: null };
@@ -516,7 +546,7 @@ export class Segment {
   private walkTail(fileBytes: number, recovery: SegmentRecovery): void {
     const start = this.indexCount === 0 ? 0 : this.indexPositions[this.indexCount - 1]!;
     let end = start;
-    const ended = scanBatches(this.logFd, start, fileBytes, false, (bytes, at, position, length) => {
+    const ended = scanBatches(this.logFd, start, fileBytes, (bytes, at, position, length) => {
       const header = readHeader(bytes, at);
       this.nextOffset = Math.max(this.nextOffset, header.lastOffset + 1);
       if (header.maxTimestamp > this.maxTimestamp) {
@@ -547,7 +577,7 @@ export class Segment {
     let validEnd = 0;
     let pendingBad: { position: number; length: number; reason: string }[] = [];
     // Recovery reads the whole segment once: its pages go back behind the scan instead of filling the cache.
-    const ended = scanBatches(this.logFd, 0, fileBytes, true, (bytes, at, position, length, crcValid) => {
+    const ended = scanBatches(this.logFd, 0, fileBytes, (bytes, at, position, length, crcValid) => {
       const header = readHeader(bytes, at);
       let reason: string | null = null;
       if (!crcValid) reason = "CRC-32C mismatch";
@@ -573,7 +603,7 @@ export class Segment {
         this.maxTimestamp = header.maxTimestamp;
         this.maxTimestampOffset = -1;
       }
-    }, SCAN_WINDOW_BYTES, true);
+    }, { checkCrc: true, dropCacheBehind: true });
     let cutAt = fileBytes;
     let reason: string | null = null;
     if (pendingBad.length > 0) {
