@@ -30,7 +30,18 @@ export function replayBatches(
     });
     return;
   }
-  let offset = log.logStartOffset;
+  walkBatches(log, log.logStartOffset, (batch, header) => {
+    if (wanted === undefined || wanted(header)) visit(batch, header);
+    return true;
+  });
+}
+
+/**
+ * Calls visit for the retained batches from the one holding `fromOffset` to the log end as it is when the walk starts,
+ * until visit returns false. Each read is released after its batches were visited (views valid only during the call).
+ */
+export function walkBatches(log: PartitionLog, fromOffset: number, visit: (batch: Uint8Array, header: RecordBatchHeader) => boolean): void {
+  let offset = Math.max(fromOffset, log.logStartOffset);
   const end = log.logEndOffset;
   while (offset < end) {
     const read = log.read(offset, REPLAY_READ_BYTES, true);
@@ -39,7 +50,7 @@ export function replayBatches(
       for (const batch of read.batches) {
         const header = readBatchHeader(batch);
         offset = header.baseOffset + header.lastOffsetDelta + 1;
-        if (wanted === undefined || wanted(header)) visit(batch, header);
+        if (!visit(batch, header)) return;
       }
     } finally {
       read.release?.();

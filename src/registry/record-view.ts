@@ -5,14 +5,13 @@
 
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicStore } from "../metadata/topic-store.ts";
-import { batchRecordsSection, decodeRecords, readBatchHeader, type DecodedRecord } from "../protocol/records/record-batch.ts";
+import { walkBatches } from "../log/replay.ts";
+import { batchRecordsSection, decodeRecords, type DecodedRecord } from "../protocol/records/record-batch.ts";
 import { envelopeSchemaId, type PayloadDecoders } from "./record-validation.ts";
 import { errors, RegistryError } from "./store.ts";
 
 /** Most records one request returns; clients page with offset. */
 export const RECORD_VIEW_LIMIT_MAX = 1_000;
-/** Bytes read from the log per step. */
-const READ_BYTES = 1 << 20;
 
 export interface DecodedPart {
   schemaId: number | null;
@@ -60,31 +59,20 @@ export function headerText(value: Uint8Array | null): string | null {
 
 /**
  * Calls visit for each data record (control batches skipped) of a partition log from offset on, in offset order,
- * until it returns false or the log ends. Every read is released before the next (the file log's read slabs).
- * Throws when a batch cannot be decompressed.
+ * until it returns false or the log ends; each read is released after its batches (src/log/replay.ts). Throws when a
+ * batch cannot be decompressed.
  */
 export function visitRecords(log: PartitionLog, offset: number, visit: (offset: number, record: DecodedRecord) => boolean): void {
-  let next = Math.max(offset, log.logStartOffset);
-  while (next < log.logEndOffset) {
-    const read = log.read(next, READ_BYTES, true);
-    try {
-      if (read.batches.length === 0) return;
-      for (const batch of read.batches) {
-        const header = readBatchHeader(batch);
-        if (!header.control) {
-          const section = batchRecordsSection(batch);
-          if (!section.ok) throw new Error(`cannot decompress the batch at offset ${header.baseOffset}: ${section.message}`);
-          for (const record of decodeRecords(batch, section.data)) {
-            const recordOffset = header.baseOffset + record.offsetDelta;
-            if (recordOffset >= next && !visit(recordOffset, record)) return;
-          }
-        }
-        next = header.baseOffset + header.lastOffsetDelta + 1;
-      }
-    } finally {
-      read.release?.();
+  walkBatches(log, offset, (batch, header) => {
+    if (header.control) return true;
+    const section = batchRecordsSection(batch);
+    if (!section.ok) throw new Error(`cannot decompress the batch at offset ${header.baseOffset}: ${section.message}`);
+    for (const record of decodeRecords(batch, section.data)) {
+      const recordOffset = header.baseOffset + record.offsetDelta;
+      if (recordOffset >= offset && !visit(recordOffset, record)) return false;
     }
-  }
+    return true;
+  });
 }
 
 export function readRecordView(topics: TopicStore, decoders: PayloadDecoders, topicName: string, partition: number, offset: number, limit: number): RecordView[] {

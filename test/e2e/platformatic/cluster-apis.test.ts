@@ -40,7 +40,7 @@ describe("@platformatic/kafka: DescribeCluster and OffsetForLeaderEpoch", () => 
     }
     expect((await describeClusterV1.api.async(connection, false, 1)).clusterAuthorizedOperations).toBe(-2147483648);
     expect(await errorCodesOf(describeClusterV1.api.async(connection, false, 2))).toEqual([ErrorCode.MISMATCHED_ENDPOINT_TYPE]);
-    expect(await errorCodesOf(describeClusterV1.api.async(connection, false, 9))).toEqual([ErrorCode.UNSUPPORTED_ENDPOINT_TYPE]);
+    expect(await errorCodesOf(describeClusterV1.api.async(connection, false, 9 as never))).toEqual([ErrorCode.UNSUPPORTED_ENDPOINT_TYPE]);
   });
 
   test("OffsetForLeaderEpoch v2–4: epoch 0 ends at the log end; newer epochs, unknown partitions and future leaders refused", async () => {
