@@ -11,7 +11,9 @@
 //
 // Usage: bun interop/run.ts [--no-build] [--no-readme] [--only client[/scenario],...] [--jobs N] [--binary PATH]
 // (--only and --binary leave the README alone.)
-// Exit status: non-zero only for a failure that is not in `expectedFailures` below.
+// Exit status: non-zero for a failed cell not in `expectedFailures` (allowed.ts). A cell fails on `FAIL:`, a time-out,
+// a `PASS` with a non-zero exit code, an `NS:` from a cell not in `notSupported` (allowed.ts) or with a non-zero exit
+// code, and on any gateway ERROR or WARN line that `expectedGatewayLines` (allowed.ts) does not list for it.
 
 import { spawn } from "bun";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { apiTable } from "../src/protocol/messages/index.ts";
 import { ensureBinary, startGatewayProcess, type GatewayProcess } from "../test/helpers/gateway-process.ts";
+import { expectedFailures, expectedGatewayLines, notSupported, type ExpectedGatewayLine } from "./allowed.ts";
 import { RecordingProxy } from "./proxy.ts";
 
 const interopDir = import.meta.dir;
@@ -124,10 +127,6 @@ const cellTimeoutSeconds: Record<Scenario, number> = {
   uplink: 90,
 };
 
-// Failures CI tolerates for now. Each entry names the issue whose landing removes it; when a listed cell starts to
-// pass, the runner says so and the entry should go.
-const expectedFailures: Record<string, string> = {};
-
 // APIs a scenario cannot do without. When a cell fails and one of these is not advertised, that is named as the cause
 // (librdkafka, for one, never sends an API the broker does not advertise: it just waits).
 const scenarioNeeds: Partial<Record<Scenario, { keys: number[]; issue: number }>> = {
@@ -157,8 +156,19 @@ interface CellResult {
   reason: string;
   seconds: number;
   requests: Map<string, number>;
-  /** ERROR and WARN lines the gateway logged during the cell (printed, not put in the README). */
-  gatewayErrors?: string[];
+  /** ERROR and WARN lines the gateways logged during the cell, each with the allowed.ts entry that expects it. */
+  gatewayLines?: { line: string; expected: ExpectedGatewayLine | undefined }[];
+  /** Printed, not a failure: an n/s cell whose NS line differs from its allowed.ts entry. */
+  note?: string;
+}
+
+function cellMatches(pattern: string, client: string, scenario: string): boolean {
+  const [patternClient, patternScenario] = pattern.split("/");
+  return (patternClient === "*" || patternClient === client) && (patternScenario === "*" || patternScenario === scenario);
+}
+
+function expectedGatewayLine(client: string, scenario: string, line: string): ExpectedGatewayLine | undefined {
+  return expectedGatewayLines.find((entry) => cellMatches(entry.cell, client, scenario) && entry.line.test(line));
 }
 
 function apiName(apiKey: number): string {
@@ -273,7 +283,7 @@ async function startGateway(proxy: RecordingProxy, dataDir: string, extraArgs: s
 
 async function runCell(client: Client, scenario: Scenario, advertised: Map<number, Advertised>): Promise<CellResult> {
   const started = performance.now();
-  const base: Pick<CellResult, "client" | "scenario" | "requests" | "gatewayErrors"> = { client: client.name, scenario, requests: new Map<string, number>() };
+  const base: Pick<CellResult, "client" | "scenario" | "requests" | "gatewayLines"> = { client: client.name, scenario, requests: new Map<string, number>() };
   const proxy = await RecordingProxy.start();
   const dataDir = mkdtempSync(join(tmpdir(), "kgate-interop-"));
   const central = scenario === "uplink" ? await startCentral() : null;
@@ -329,16 +339,38 @@ async function runCell(client: Client, scenario: Scenario, advertised: Map<numbe
     const requests = new Map(proxy.requests);
     for (const [key, count] of central?.proxy.requests ?? []) requests.set(key, (requests.get(key) ?? 0) + count);
     const centralLog = central ? central.gateway.output().replace(/^(?=.)/gm, "central: ") : "";
-    const gatewayErrors = (gatewayLog + gateway.output() + centralLog).split("\n").filter((line) => / (ERROR|WARN) /.test(line) && !/durable file-segment log is not built yet/.test(line));
-    if (gatewayErrors.length > 0) base.gatewayErrors = gatewayErrors;
+    const gatewayLines = (gatewayLog + gateway.output() + centralLog)
+      .split("\n")
+      .filter((line) => / (ERROR|WARN) /.test(line))
+      .map((line) => ({ line, expected: expectedGatewayLine(client.name, scenario, line) }));
+    if (gatewayLines.length > 0) base.gatewayLines = gatewayLines;
+    const unexpectedLines = gatewayLines.filter(({ expected }) => !expected).map(({ line }) => line);
+    const logged = unexpectedLines.length > 0 ? `the gateway logged ${unexpectedLines.length} ERROR/WARN line(s) not expected in interop/allowed.ts, the first: ${unexpectedLines[0]!.slice(0, 200)}` : "";
     const gatewayDied = [gateway.process.exitCode !== null ? `the gateway exited (${gateway.process.exitCode})` : "", central && central.gateway.process.exitCode !== null ? `the central gateway exited (${central.gateway.process.exitCode})` : ""].filter(Boolean).join("; ");
     const seconds = (performance.now() - started) / 1000;
     if (process.env.INTEROP_VERBOSE) process.stderr.write(`--- ${client.name}/${scenario} output:\n${output}\n--- gateway:\n${gatewayLog}${gateway.output()}\n${centralLog}`);
-    if (last === "PASS" && exitCode === 0) return { ...base, requests, status: "pass", reason: "", seconds };
-    if (last.startsWith("NS:")) return { ...base, requests, status: "n/s", reason: last.slice(3).trim(), seconds };
-    const said = last.startsWith("FAIL:") ? last.slice(5).trim() : timedOut ? `timed out after ${cellTimeoutSeconds[scenario]} s` : `exit ${exitCode}: ${output.trim().split("\n").at(-1)?.slice(0, 200) ?? ""}`;
-    const found = gaps(requests, advertised, scenario, client, said, gatewayLog + gateway.output());
-    const reason = [...found, restartProblem, gatewayDied, timedOut && last ? `timed out after ${cellTimeoutSeconds[scenario]} s` : "", said].filter(Boolean).join("; ");
+    const passed = last === "PASS" && exitCode === 0;
+    if (passed && !logged) return { ...base, requests, status: "pass", reason: "", seconds };
+    if (last.startsWith("NS:")) {
+      const said = last.slice(3).trim();
+      const listed = notSupported[`${client.name}/${scenario}`];
+      const problem =
+        listed === undefined ? `NS from a cell not listed in notSupported (interop/allowed.ts): ${said}` : exitCode !== 0 ? `NS with exit code ${exitCode}: ${said}` : logged;
+      if (!problem) {
+        const note = said === listed ? undefined : `its NS line differs from notSupported in interop/allowed.ts: ${said}`;
+        return { ...base, requests, status: "n/s", reason: said, seconds, ...(note ? { note } : {}) };
+      }
+      return { ...base, requests, status: "fail", reason: [problem, gatewayDied].filter(Boolean).join("; "), seconds };
+    }
+    const said = passed
+      ? ""
+      : last.startsWith("FAIL:")
+        ? last.slice(5).trim()
+        : timedOut
+          ? `timed out after ${cellTimeoutSeconds[scenario]} s`
+          : `exit ${exitCode}: ${output.trim().split("\n").at(-1)?.slice(0, 200) ?? ""}`;
+    const found = passed ? [] : gaps(requests, advertised, scenario, client, said, gatewayLog + gateway.output());
+    const reason = [...found, restartProblem, gatewayDied, timedOut && last ? `timed out after ${cellTimeoutSeconds[scenario]} s` : "", logged, said].filter(Boolean).join("; ");
     return { ...base, requests, status: "fail", reason, seconds };
   } finally {
     await gateway[Symbol.asyncDispose]();
@@ -516,27 +548,35 @@ async function main(): Promise<number> {
       results.push(result);
       const text = result.status === "pass" ? "pass" : `${result.status}: ${result.reason}`;
       process.stdout.write(`${`${client.name}/${scenario}`.padEnd(34)} ${result.seconds.toFixed(1).padStart(5)} s  ${text}\n`);
-      for (const line of (result.gatewayErrors ?? []).slice(0, 3)) process.stdout.write(`${"".padEnd(44)}gateway: ${line.slice(0, 300)}\n`);
+      if (result.note) process.stdout.write(`${"".padEnd(44)}note: ${result.note}\n`);
+      const lines = result.gatewayLines ?? [];
+      for (const { line, expected } of lines.slice(0, 5)) {
+        process.stdout.write(`${"".padEnd(44)}gateway: ${line.slice(0, 300)}${expected ? ` (expected: ${expected.why})` : ""}\n`);
+      }
+      if (lines.length > 5) process.stdout.write(`${"".padEnd(44)}gateway: ${lines.length - 5} more ERROR/WARN lines (INTEROP_VERBOSE=1 prints them)\n`);
     }
   });
   await Promise.all(workers);
 
   let unexpected = 0;
   const nowPassing: string[] = [];
+  const nowSupported: string[] = [];
   for (const result of results) {
     const id = `${result.client}/${result.scenario}`;
     if (result.status === "fail" && !expectedFailures[id]) unexpected++;
     if (result.status !== "fail" && expectedFailures[id]) nowPassing.push(id);
+    if (result.status === "pass" && notSupported[id]) nowSupported.push(id);
   }
   const seconds = (performance.now() - runStarted) / 1000;
   const markdown = renderMarkdown(results, advertised);
   process.stdout.write(`\n${markdown}\n\n`);
   if (options.readme && options.only.length === 0 && !options.binary) writeReadme(markdown);
-  for (const id of nowPassing) process.stdout.write(`now passes, remove from expectedFailures: ${id}\n`);
+  for (const id of nowPassing) process.stdout.write(`now passes, remove from expectedFailures (interop/allowed.ts): ${id}\n`);
+  for (const id of nowSupported) process.stdout.write(`now passes, remove from notSupported (interop/allowed.ts): ${id}\n`);
   const counts = { pass: 0, fail: 0, "n/s": 0 } as Record<Status, number>;
   for (const result of results) counts[result.status]++;
   process.stdout.write(
-    `${counts.pass} cells pass, ${counts.fail} fail (${counts.fail - unexpected} of them expected for now, see expectedFailures), ${counts["n/s"]} not supported by the client, in ${seconds.toFixed(0)} s\n`,
+    `${counts.pass} cells pass, ${counts.fail} fail (${counts.fail - unexpected} of them expected for now, see expectedFailures), ${counts["n/s"]} not supported by the client (notSupported), in ${seconds.toFixed(0)} s\n`,
   );
   // The closing line CI reads: expected failures and n/s cells count as skipped.
   process.stdout.write(`interop: ${counts.pass} passed, ${unexpected} failed, ${counts.fail - unexpected + counts["n/s"]} skipped\n`);
