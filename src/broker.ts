@@ -89,6 +89,7 @@ export class Broker {
     if (logFactory !== undefined || config.dataDir === null) {
       this.topics = new TopicStore(
         this.withProducerStates(logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs)))),
+        { configDefaults: config.topicConfigDefaults },
       );
       if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(null));
       return;
@@ -103,7 +104,7 @@ export class Broker {
     }
     const catalog = new TopicCatalog(config.dataDir);
     this.fileLogs = fileLogs;
-    this.topics = new TopicStore(this.withProducerStates(fileLogs.createLog), { onChange: (store) => catalog.save(store) });
+    this.topics = new TopicStore(this.withProducerStates(fileLogs.createLog), { onChange: (store) => catalog.save(store), configDefaults: config.topicConfigDefaults });
     try {
       for (const stored of catalog.load()) this.topics.restore(stored);
       catalog.save(this.topics);
@@ -156,7 +157,7 @@ export class Broker {
     for (const topic of this.topics.list()) {
       for (let partition = 0; partition < topic.partitions.length; partition++) {
         const log = topic.partitions[partition]!;
-        if (!isCompactedTopic(topic.configs)) {
+        if (!isCompactedTopic(topic.effectiveConfigs)) {
           yield { topic: topic.name, partition, log };
           continue;
         }

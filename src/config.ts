@@ -2,6 +2,7 @@
 
 import type { LogFormat, LogLevel } from "./util/logger.ts";
 import type { AuthorizerConfig } from "./security/authorizer.ts";
+import { ConfigFileError, readConfigFile } from "./config-file.ts";
 import { parseSecurityConfig, securityOptions, SecurityConfigError, type SecurityConfig } from "./security/security-config.ts";
 import { parseLinkFlag, parseUplinkConfig, readLinkFile, UplinkConfigError, UPLINK_KEYS_HELP, type UplinkConfig } from "./uplink/link-config.ts";
 
@@ -127,8 +128,20 @@ export const limits = {
   producerIdExpirationCheckIntervalMs: 600_000,
   /** Schema registry: largest request body read; a schema larger than this is not a schema a client means to send. */
   registryRequestBodyBytesMax: 16 * MiB,
+  /** Web console: one sample of the live numbers per interval, whatever the number of browsers watching. */
+  consoleSampleIntervalMs: 1_000,
+  /** Web console: samples kept for the plots (10 minutes at 1 s). */
+  consoleHistorySamples: 600,
+  /** Web console: records one page may show; more is a request no person reads in a browser. */
+  consoleRecordsPageMax: 500,
+  /** Web console: records a key-filtered page scans before it answers with what it found (and where to go on). */
+  consoleRecordsScanMax: 50_000,
+  /** Web console: browsers watching at once (each holds an event stream). */
+  consoleSubscribersMax: 100,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
   coalesceWriteBytesMax: 256 * KiB,
+  /** Kafka's max.request.partition.size.limit: partitions one DescribeTopicPartitions answer holds (the rest by cursor). */
+  describeTopicPartitionsMax: 2_000,
   /** Partitions one CreateTopics/auto-create may make. */
   partitionsPerTopicMax: 10_000,
   /** Kafka's group.initial.rebalance.delay.ms: a new group waits this long for more members before generation 1. */
@@ -141,6 +154,14 @@ export const limits = {
   groupMembersMax: 10_000,
   /** Kafka's new-member JoinGroup timeout: a member stuck in its first join is dropped after this long. */
   groupNewMemberJoinTimeoutMs: 300_000,
+  /** Kafka's group.consumer.heartbeat.interval.ms: how often a KIP-848 member heartbeats (told in every answer). */
+  consumerGroupHeartbeatIntervalMs: 5_000,
+  /** Kafka's group.consumer.session.timeout.ms: a KIP-848 member silent this long is removed and its partitions move. */
+  consumerGroupSessionTimeoutMs: 45_000,
+  /** Kafka's group.consumer.max.size (unbounded there): bounds the members, timers and assignments of one group. */
+  consumerGroupMembersMax: 10_000,
+  /** Longest SubscribedTopicRegex taken: every topic change matches it against every topic name. */
+  consumerGroupTopicRegexLengthMax: 1_000,
   /** Kafka's offset.metadata.max.bytes: the metadata string of one committed offset. */
   offsetMetadataBytesMax: 4_096,
   /** Kafka's offsets.retention.check.interval.ms: offsets expire and Empty groups without offsets go this often. */
@@ -276,6 +297,10 @@ export interface Config {
   pageCacheWindowBytes?: number;
   /** Links forwarding local topics to central clusters (src/uplink/); null or absent: none. */
   uplink?: UplinkConfig | null;
+  /** Broker-wide defaults of topic configs (the config file's log.retention.ms...): topic config name → value. */
+  topicConfigDefaults?: ReadonlyMap<string, string>;
+  /** Config file keys accepted without effect, with why (logged at start). */
+  ignoredConfigKeys?: readonly { key: string; why: string }[];
 }
 
 /**
@@ -293,6 +318,7 @@ interface OptionSpec {
 }
 
 export const options: OptionSpec[] = [
+  { flag: "--config", env: "KGATE_CONFIG", value: "FILE", help: "a properties file with Kafka's broker names (listeners, log.dirs, log.retention.hours, ...) and kgate.* for the rest; flags and environment win over it", defaultText: "none" },
   { flag: "--listen", env: "KGATE_LISTEN", value: "HOST:PORT", help: "address the Kafka listener binds", defaultText: "0.0.0.0:9092" },
   { flag: "--advertise", env: "KGATE_ADVERTISE", value: "HOST:PORT", help: "address clients are told to connect to (Metadata)", defaultText: "the listen address; 127.0.0.1 when it binds 0.0.0.0" },
   { flag: "--data", env: "KGATE_DATA", value: "DIR", help: "folder of the durable file-segment log", defaultText: "./data" },
@@ -395,7 +421,48 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     const fromEnv = option.env ? env[option.env] : undefined;
     if (!given.has(option.flag) && fromEnv !== undefined && fromEnv !== "") given.set(option.flag, fromEnv);
   }
-  return configFromFlags(given, uplinkFlags, env);
+  return configFromGiven(given, uplinkFlags, env);
+}
+
+/**
+ * The Config of gathered flags (flag → value text), reading --config's file for what they leave unset; `fallbacks`
+ * then fills what neither set (the library's defaults for tests).
+ */
+export function configFromGiven(given: Map<string, string>, uplinkFlags: string[], env: Record<string, string | undefined>, fallbacks: (given: Map<string, string>) => void = () => {}): Config {
+  const path = given.get("--config");
+  if (path === undefined) {
+    fallbacks(given);
+    return configFromFlags(given, uplinkFlags, env);
+  }
+
+  // Flags and the environment win over the file; the file wins over the defaults.
+  let file;
+  try {
+    file = readConfigFile(path, options.map((option) => option.flag));
+  } catch (error) {
+    throw error instanceof ConfigFileError ? new ConfigError(error.message) : error;
+  }
+  const fromFile = new Map<string, string>();
+  for (const [flag, value] of file.flags) {
+    if (given.has(flag)) continue;
+    given.set(flag, value);
+    fromFile.set(flag, file.keyOfFlag.get(flag)!);
+  }
+  // --listen/--advertise given beside the file's listeners replace them, as they would on the command line.
+  if ((fromFile.has("--listeners") || fromFile.has("--advertised-listeners")) && (given.has("--listen") || given.has("--advertise")) && !fromFile.has("--listen")) {
+    for (const flag of ["--listeners", "--advertised-listeners"]) if (fromFile.has(flag)) given.delete(flag);
+  }
+  if (uplinkFlags.length === 0 && !given.has("--uplink")) uplinkFlags.push(...file.uplinkFlags);
+  fallbacks(given);
+  let config: Config;
+  try {
+    config = configFromFlags(given, uplinkFlags, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Name the file's key for a value that came from the file.
+    throw new ConfigError(error.message.replace(/--[a-z][a-z-]*/g, (flag) => (fromFile.has(flag) ? `${fromFile.get(flag)} (in ${path})` : flag)));
+  }
+  return { ...config, topicConfigDefaults: file.topicConfigDefaults, ignoredConfigKeys: file.ignored };
 }
 
 /** An option's name in code (src/kgate.ts): its flag in camelCase, `--registry-listen` → `registryListen`. */
@@ -407,27 +474,6 @@ export function optionName(flag: string): string {
 export function flagOfOptionName(name: string): string | null {
   const option = options.find((candidate) => candidate.flag !== "--help" && optionName(candidate.flag) === name);
   return option ? option.flag : null;
-}
-
-/** The known name closest to `name` (edit distance), to suggest for a misspelled one. */
-export function nearestName(name: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best !== null && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /** The Config of flags already gathered (value text by flag; --uplink's repeats in uplinkFlags). */

@@ -8,14 +8,15 @@
 // must not change with the shell it runs in. Each gateway has its own state; many can run in one process.
 
 import { Broker } from "./broker.ts";
-import { ConfigError, configFromFlags, flagOfOptionName, nearestName, optionName, options as flagOptions, type Config, type FlushPolicy } from "./config.ts";
+import { ConfigError, configFromGiven, flagOfOptionName, optionName, options as flagOptions, type Config, type FlushPolicy } from "./config.ts";
+import { nearestName } from "./util/nearest.ts";
 import { FaultInjector } from "./faults/faults.ts";
 import type { GroupState } from "./groups/group.ts";
 import { checkTopicConfigs } from "./metadata/topic-configs.ts";
 import { errorName } from "./protocol/error-codes.ts";
 import { decodePart, headerText, visitRecords, type DecodedPart } from "./registry/record-view.ts";
 import { startServer, type KgateServer } from "./server/server.ts";
-import { setLogFormat, setLogLevel, type LogLevel } from "./util/logger.ts";
+import { log, setLogFormat, setLogLevel, type LogLevel } from "./util/logger.ts";
 
 export type { DecodedPart } from "./registry/record-view.ts";
 export { ErrorCode } from "./protocol/error-codes.ts";
@@ -24,6 +25,8 @@ export { FaultInjector } from "./faults/faults.ts";
 
 /** The gateway's options: the command line's flags by their camelCase names (see `kgate --help` for each). */
 export interface KgateOptions {
+  /** A properties file with Kafka's broker names (see the README's "Config file"); the other options win over it. */
+  config?: string;
   /** HOST:PORT the Kafka listener binds. Default "127.0.0.1:0" (an ephemeral port; read it from `port`). */
   listen?: string;
   /** HOST:PORT Metadata tells clients to connect to. Default: the bound address. */
@@ -85,6 +88,7 @@ export interface KgateOptions {
 
 /** Every option name, checked by tsc against KgateOptions and by the tests against the command line's flags. */
 export const KGATE_OPTION_NAMES: Record<keyof KgateOptions, true> = {
+  config: true,
   listen: true, advertise: true, data: true, memory: true, flush: true, pageCacheWindow: true, nodeId: true, clusterId: true,
   autoCreateTopics: true, defaultPartitions: true, registryListen: true, authorizer: true, superUsers: true,
   allowEveryoneIfNoAclFound: true, logCleanerInterval: true, logLevel: true, logFormat: true, connectionsMax: true,
@@ -194,12 +198,14 @@ export function configFromOptions(options: KgateOptions): Config {
     if (name === "uplink") uplinkFlags.push(...(Array.isArray(value) ? value : [text]));
     given.set(flag, text);
   }
-  if (!given.has("--listen") && !given.has("--listeners")) given.set("--listen", "127.0.0.1:0");
-  if (!given.has("--data") && !given.has("--memory")) given.set("--memory", "true");
-  if (!given.has("--registry-listen")) given.set("--registry-listen", "off");
-  if (!given.has("--log-level")) given.set("--log-level", "warn");
+  const testDefaults = (flags: Map<string, string>) => {
+    if (!flags.has("--listen") && !flags.has("--listeners")) flags.set("--listen", "127.0.0.1:0");
+    if (!flags.has("--data") && !flags.has("--memory")) flags.set("--memory", "true");
+    if (!flags.has("--registry-listen")) flags.set("--registry-listen", "off");
+    if (!flags.has("--log-level")) flags.set("--log-level", "warn");
+  };
   try {
-    return configFromFlags(given, uplinkFlags, {});
+    return configFromGiven(given, uplinkFlags, {}, testDefaults);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // The parser names flags (--registry-listen); the library's callers know options (registryListen).
@@ -236,6 +242,8 @@ function describeWanted(name: string): string {
 export function startGateway(config: Config): Kgate {
   setLogLevel(config.logLevel);
   setLogFormat(config.logFormat ?? "text");
+  for (const { key, why } of config.ignoredConfigKeys ?? []) log.info("config file key ignored", { key, why });
+  if (config.topicConfigDefaults && config.topicConfigDefaults.size > 0) log.info("broker-wide topic config defaults", Object.fromEntries(config.topicConfigDefaults));
   const server = startServer(config);
   const { broker } = server;
   const faults = new FaultInjector(broker);

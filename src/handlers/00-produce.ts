@@ -86,9 +86,9 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           throttleTimeMs = Math.max(throttleTimeMs, refusal.throttleTimeMs);
           return failed(index, refusal.errorCode, refusal.message);
         }
-        const logAppendTime = found.topic.configs.get("message.timestamp.type") === "LogAppendTime";
-        const targetCodec = codecForCompressionType(found.topic.configs.get("compression.type"));
-        return appendRecords(broker, log, found.topic.name, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.configs);
+        const logAppendTime = found.topic.effectiveConfigs.get("message.timestamp.type") === "LogAppendTime";
+        const targetCodec = codecForCompressionType(found.topic.effectiveConfigs.get("compression.type"));
+        return appendRecords(broker, log, found.topic.name, index, partitionData.records, apiVersion, logAppendTime, targetCodec, found.topic.effectiveConfigs);
       });
       return { name: topicData.name, topicId: found && !("errorCode" in found) ? found.topic.topicId : undefined, partitionResponses };
     });
@@ -202,6 +202,8 @@ function appendRecords(
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, error.message);
   }
   producerState?.onAppend(result.info, baseOffset, Date.now());
+  broker.metrics.producedRecords.inc(undefined, info.lastOffsetDelta + 1);
+  broker.metrics.producedBytes.inc(undefined, batch.length);
   broker.appendWaiters.notify(log);
   return appended(index, baseOffset, appendTime, log);
 }

@@ -1,8 +1,9 @@
 // DescribeConfigs: v0–4
 // Behaviour:
 // - Topics: every topic config Kafka defines (or only the keys asked for; unknown keys are left out, as in Kafka),
-//   with its value, source (DYNAMIC_TOPIC_CONFIG when set on the topic, else DEFAULT_CONFIG), type (v3+) and, when
-//   asked (v1+), its synonyms. Unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
+//   with its value, source (DYNAMIC_TOPIC_CONFIG when set on the topic, STATIC_BROKER_CONFIG when the config file
+//   set its broker-wide default, e.g. log.retention.hours, else DEFAULT_CONFIG), type (v3+) and, when asked (v1+),
+//   its synonyms in that order. Unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
 // - Brokers and broker loggers: an empty list (this node has no dynamic broker configs). Other resource types get
 //   INVALID_REQUEST.
 // - With an authorizer: DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for broker configs, the
@@ -13,7 +14,7 @@
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from "../protocol/messages/32-describe-configs.ts";
-import { ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
+import { brokerSynonyms, ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
 import { AclOperation, configResourceDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
@@ -51,24 +52,27 @@ function describe(broker: Broker, resource: Resource, includeSynonyms: boolean) 
   const names = resource.configurationKeys ?? [...topicConfigDefinitions.keys()];
   const configs = names
     .filter((name) => topicConfigDefinitions.has(name))
-    .map((name) => describeTopicConfig(name, topic.configs.get(name), includeSynonyms));
+    .map((name) => describeTopicConfig(name, topic.configs.get(name), broker.topics.topicConfigDefaults.get(name), includeSynonyms));
   return result(ErrorCode.NONE, null, configs);
 }
 
-function describeTopicConfig(name: string, topicValue: string | undefined, includeSynonyms: boolean) {
+function describeTopicConfig(name: string, topicValue: string | undefined, brokerValue: string | undefined, includeSynonyms: boolean) {
   const defaultValue = topicConfigDefinitions.get(name)!.defaultValue;
-  const isSet = topicValue !== undefined;
   const synonyms = [];
   if (includeSynonyms) {
-    if (isSet) synonyms.push({ name, value: topicValue, source: ConfigSource.dynamicTopic });
+    if (topicValue !== undefined) synonyms.push({ name, value: topicValue, source: ConfigSource.dynamicTopic });
+    // Kafka names the broker config as written in server.properties; its value here is already in the topic's unit.
+    if (brokerValue !== undefined) synonyms.push({ name: brokerSynonyms.get(name)![0]!.key, value: brokerValue, source: ConfigSource.staticBroker });
     synonyms.push({ name, value: defaultValue, source: ConfigSource.default });
   }
+  const [value, configSource] =
+    topicValue !== undefined ? [topicValue, ConfigSource.dynamicTopic] : brokerValue !== undefined ? [brokerValue, ConfigSource.staticBroker] : [defaultValue, ConfigSource.default];
   return {
     name,
-    value: isSet ? topicValue : defaultValue,
+    value,
     readOnly: false,
-    isDefault: !isSet,
-    configSource: isSet ? ConfigSource.dynamicTopic : ConfigSource.default,
+    isDefault: configSource === ConfigSource.default,
+    configSource,
     isSensitive: false,
     synonyms,
     configType: topicConfigType(name),

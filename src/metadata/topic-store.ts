@@ -45,6 +45,58 @@ export interface TopicStoreOptions {
    * client (the file catalog persists it here).
    */
   onChange?: (store: TopicStore) => void;
+  /**
+   * Broker-wide defaults of topic configs (server.properties' log.retention.ms is retention.ms's): a topic that does
+   * not set a config reads it from here, then from Kafka's default (topic-configs.ts).
+   */
+  configDefaults?: ReadonlyMap<string, string>;
+}
+
+/**
+ * A topic's configs as its logs and handlers read them: the topic's own value, else the broker-wide default. Live:
+ * AlterConfigs changes to the topic's map show through. Iterates the topic's own configs and then the defaults it
+ * does not override.
+ */
+export class EffectiveTopicConfigs implements ReadonlyMap<string, string> {
+  constructor(
+    private readonly own: ReadonlyMap<string, string>,
+    private readonly defaults: ReadonlyMap<string, string>,
+  ) {}
+
+  get(name: string): string | undefined {
+    return this.own.get(name) ?? this.defaults.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.own.has(name) || this.defaults.has(name);
+  }
+
+  get size(): number {
+    let size = this.own.size;
+    for (const name of this.defaults.keys()) if (!this.own.has(name)) size++;
+    return size;
+  }
+
+  *entries(): MapIterator<[string, string]> {
+    yield* this.own.entries();
+    for (const entry of this.defaults.entries()) if (!this.own.has(entry[0])) yield entry;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values(): MapIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  forEach(callback: (value: string, key: string, map: ReadonlyMap<string, string>) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
 }
 
 export interface Topic {
@@ -53,7 +105,10 @@ export interface Topic {
   readonly topicId: Uint8Array;
   /** Index = partition number. Grown only by TopicStore.createPartitions. */
   readonly partitions: PartitionLog[];
+  /** The configs set on the topic (what the catalog persists and DescribeConfigs reports as the topic's). */
   readonly configs: Map<string, string>;
+  /** What readers use: the topic's configs over the broker-wide defaults. */
+  readonly effectiveConfigs: ReadonlyMap<string, string>;
   readonly isInternal: boolean;
 }
 
@@ -100,11 +155,38 @@ export class TopicStore {
   private readonly topicsById = new Map<string, Topic>();
   /** Unified name → the existing topic's name, for names holding '.' or '_'. */
   private readonly namesByCollisionKey = new Map<string, string>();
+  private changes = 0;
+
+  private readonly configDefaults: ReadonlyMap<string, string>;
 
   constructor(
-    private readonly createPartitionLog: PartitionLogFactory,
+    private readonly partitionLogFactory: PartitionLogFactory,
     private readonly options: TopicStoreOptions = {},
-  ) {}
+  ) {
+    this.configDefaults = options.configDefaults ?? new Map();
+  }
+
+  /** Broker-wide defaults of topic configs (TopicStoreOptions.configDefaults). */
+  get topicConfigDefaults(): ReadonlyMap<string, string> {
+    return this.configDefaults;
+  }
+
+  private newTopic(name: string, topicId: Uint8Array, configs: ReadonlyMap<string, string>): Topic {
+    const own = new Map(configs);
+    return { name, topicId, partitions: [], configs: own, effectiveConfigs: new EffectiveTopicConfigs(own, this.configDefaults), isInternal: INTERNAL_TOPIC_NAMES.has(name) };
+  }
+
+  private createPartitionLog(name: string, partition: number, topic: Topic): PartitionLog {
+    return this.partitionLogFactory(name, partition, { topicId: topic.topicId, configs: topic.effectiveConfigs });
+  }
+
+  /**
+   * Counts changes to the set of topics and their partition counts: whoever caches what it derived from them (the
+   * KIP-848 coordinator's subscribed topics and regex matches) compares it to know when to look again.
+   */
+  get version(): number {
+    return this.changes;
+  }
 
   /** Brings back a persisted topic (start-up): no name checks, its partitions' logs are opened by the factory. */
   restore(stored: StoredTopic): Topic {
@@ -112,19 +194,14 @@ export class TopicStore {
     if (this.topicsByName.has(name) || this.topicsById.has(uuidToString(topicId))) {
       throw new Error(`topic ${name} restored twice`);
     }
-    const topic: Topic = {
-      name,
-      topicId,
-      partitions: [],
-      configs: new Map(stored.configs),
-      isInternal: INTERNAL_TOPIC_NAMES.has(name),
-    };
+    const topic = this.newTopic(name, topicId, stored.configs);
     for (let partition = 0; partition < stored.numPartitions; partition++) {
       topic.partitions.push(this.createPartitionLog(name, partition, topic));
     }
     this.topicsByName.set(name, topic);
     this.topicsById.set(uuidToString(topicId), topic);
     if (hasCollisionChars(name)) this.namesByCollisionKey.set(unifyCollisionChars(name), name);
+    this.changes++;
     return topic;
   }
 
@@ -151,19 +228,14 @@ export class TopicStore {
     let topicId = randomUuid();
     // 122 random bits make a repeat practically impossible; checking costs one lookup.
     while (this.topicsById.has(uuidToString(topicId))) topicId = randomUuid();
-    const topic: Topic = {
-      name,
-      topicId,
-      partitions: [],
-      configs: new Map(configs),
-      isInternal: INTERNAL_TOPIC_NAMES.has(name),
-    };
+    const topic = this.newTopic(name, topicId, configs);
     for (let partition = 0; partition < numPartitions; partition++) {
       topic.partitions.push(this.createPartitionLog(name, partition, topic));
     }
     this.topicsByName.set(name, topic);
     this.topicsById.set(uuidToString(topicId), topic);
     if (hasCollisionChars(name)) this.namesByCollisionKey.set(unifyCollisionChars(name), name);
+    this.changes++;
     this.options.onChange?.(this);
     return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
   }
@@ -185,6 +257,7 @@ export class TopicStore {
     this.topicsByName.delete(name);
     this.topicsById.delete(uuidToString(topic.topicId));
     if (hasCollisionChars(name)) this.namesByCollisionKey.delete(unifyCollisionChars(name));
+    this.changes++;
     // Forget the topic durably first: a crash in between leaves a stray folder, never a half-deleted topic.
     this.options.onChange?.(this);
     for (const partition of topic.partitions) {
@@ -238,6 +311,7 @@ export class TopicStore {
     for (let partition = currentTotal; partition < newTotal; partition++) {
       topic.partitions.push(this.createPartitionLog(name, partition, topic));
     }
+    this.changes++;
     this.options.onChange?.(this);
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }

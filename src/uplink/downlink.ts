@@ -458,7 +458,7 @@ export class Downlink extends SessionLoop {
       source.skippedRecords += skipped;
       return "skipped";
     }
-    const configs = topic.configs;
+    const configs = topic.effectiveConfigs;
     const codec: Codec = codecForCompressionType(configs.get("compression.type")) ?? (header.compression as Codec);
     const logAppendTime = configs.get("message.timestamp.type") === "LogAppendTime";
     const prefix = decoder.decode(source.originPrefix);
