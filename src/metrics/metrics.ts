@@ -49,6 +49,11 @@ export class Gauge extends Metric {
   collect(read: () => number, labels?: Labels): void {
     this.values.set(labelKey(labels), read);
   }
+  /** The current value (0 when never set). */
+  get(labels?: Labels): number {
+    const value = this.values.get(labelKey(labels));
+    return typeof value === "function" ? value() : (value ?? 0);
+  }
   render(lines: string[]): void {
     for (const [key, value] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ""} ${typeof value === "function" ? value() : value}`);
   }
@@ -71,6 +76,17 @@ export class Histogram extends Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(name: string, help: string, readonly buckets: readonly number[]) {
     super(name, help, "histogram");
+  }
+  /** Sum and count of the observations, over the label sets `include` accepts (every one when omitted). */
+  totals(include: (labelKey: string) => boolean = () => true): { sum: number; count: number } {
+    let sum = 0;
+    let count = 0;
+    for (const [key, series] of this.series) {
+      if (!include(key)) continue;
+      sum += series.sum;
+      count += series.count;
+    }
+    return { sum, count };
   }
   observe(value: number, labels?: Labels): void {
     const key = labelKey(labels);
@@ -132,6 +148,10 @@ export function createGatewayMetrics(registry = new MetricsRegistry()) {
     requestErrors: registry.counter("kgate_request_errors_total", "Requests whose response carried a top-level error, by API and error code."),
     requestLatency: registry.histogram("kgate_request_duration_seconds", "Time from decoding a request to encoding its response.", LATENCY_BUCKETS_SECONDS),
     bytesIn: registry.counter("kgate_network_bytes_received_total", "Bytes received on Kafka connections."),
+    producedRecords: registry.counter("kgate_produced_records_total", "Records appended by Produce requests."),
+    producedBytes: registry.counter("kgate_produced_bytes_total", "Bytes of record batches appended by Produce requests."),
+    fetchedRecords: registry.counter("kgate_fetched_records_total", "Records returned by Fetch requests (a batch counts its offset span)."),
+    fetchedBytes: registry.counter("kgate_fetched_bytes_total", "Bytes of record batches returned by Fetch requests."),
     bytesOut: registry.counter("kgate_network_bytes_sent_total", "Bytes of responses encoded on Kafka connections."),
     connections: registry.gauge("kgate_connections", "Open Kafka connections."),
     connectionsPerIpBusiest: registry.gauge("kgate_connections_busiest_address", "Open Kafka connections from the address with the most (against connectionsPerIpMax)."),
