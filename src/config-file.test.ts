@@ -119,10 +119,18 @@ describe("kgate --config", () => {
     expect(configError(["--config", file("kgate.registy.listen=off\n")])).toContain("did you mean kgate.registry.listen?");
     expect(configError(["--config", file("num.partitions=zero\n"), "--memory"])).toMatch(/num\.partitions \(in .*server-\d+\.properties\) wants an integer/);
     expect(configError(["--config", file("log.dirs=/a,/b\n")])).toContain("log.dirs: kgate keeps its log in one folder, got 2");
-    expect(configError(["--config", file("log.retention.hours=soon\n"), "--memory"])).toContain("log.retention.hours: invalid value");
     expect(configError(["--config", file("authorizer.class.name=com.example.Custom\n"), "--memory"])).toContain("kgate has Kafka's ACL authorizer only");
     expect(configError(["--config", file("broker.id=1\nnode.id=2\n"), "--memory"])).toContain("node.id and broker.id set the same thing");
     expect(configError(["--config", join(folder, "missing.properties")])).toContain("missing.properties");
+  });
+
+  test("a bad broker-wide topic default stops the start, naming the file's key", async () => {
+    const path = file("log.retention.hours=soon\n");
+    const refused = await startKgate({ config: path }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    expect(refused).toMatch(/server-\d+\.properties:1: log\.retention\.hours = "soon": invalid value/);
   });
 
   test("a topic without its own retention takes the file's log.retention.hours; DescribeConfigs says STATIC_BROKER_CONFIG", async () => {

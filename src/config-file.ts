@@ -6,10 +6,42 @@
 // of every topic that does not set its own. Kafka settings that mean nothing on one node (replication factors,
 // thread counts, KRaft quorum settings) are accepted and reported as ignored; any other key is an error that names it
 // and suggests the nearest known one. Values are checked by the flags' own parser; errors name the file's key.
+// Topic config defaults are checked when the gateway starts (validateTopicConfigDefaults in src/kgate.ts): this module
+// imports nothing of the broker, so that src/config.ts can import it without a cycle (topic-configs.ts reads limits).
 
 import { readFileSync } from "node:fs";
-import { brokerSynonyms, checkTopicConfigs } from "./metadata/topic-configs.ts";
 import { nearestName } from "./util/nearest.ts";
+
+/**
+ * The broker configs (server.properties) that set a topic config's default, as Kafka's ServerTopicConfigSynonyms, each
+ * with the factor its value is multiplied by (hours and minutes to ms); the first one given wins. flush.ms and
+ * flush.messages are left out: kgate syncs per broker (--flush), and the config file maps their broker keys there.
+ */
+export const brokerSynonyms: ReadonlyMap<string, readonly { key: string; factor: number }[]> = new Map([
+  ["cleanup.policy", [{ key: "log.cleanup.policy", factor: 1 }]],
+  ["compression.type", [{ key: "compression.type", factor: 1 }]],
+  ["delete.retention.ms", [{ key: "log.cleaner.delete.retention.ms", factor: 1 }]],
+  ["file.delete.delay.ms", [{ key: "log.segment.delete.delay.ms", factor: 1 }]],
+  ["index.interval.bytes", [{ key: "log.index.interval.bytes", factor: 1 }]],
+  ["local.retention.bytes", [{ key: "log.local.retention.bytes", factor: 1 }]],
+  ["local.retention.ms", [{ key: "log.local.retention.ms", factor: 1 }]],
+  ["max.compaction.lag.ms", [{ key: "log.cleaner.max.compaction.lag.ms", factor: 1 }]],
+  ["max.message.bytes", [{ key: "message.max.bytes", factor: 1 }]],
+  ["message.timestamp.after.max.ms", [{ key: "log.message.timestamp.after.max.ms", factor: 1 }]],
+  ["message.timestamp.before.max.ms", [{ key: "log.message.timestamp.before.max.ms", factor: 1 }]],
+  ["message.timestamp.type", [{ key: "log.message.timestamp.type", factor: 1 }]],
+  ["min.cleanable.dirty.ratio", [{ key: "log.cleaner.min.cleanable.ratio", factor: 1 }]],
+  ["min.compaction.lag.ms", [{ key: "log.cleaner.min.compaction.lag.ms", factor: 1 }]],
+  ["min.insync.replicas", [{ key: "min.insync.replicas", factor: 1 }]],
+  ["preallocate", [{ key: "log.preallocate", factor: 1 }]],
+  ["retention.bytes", [{ key: "log.retention.bytes", factor: 1 }]],
+  ["retention.ms", [{ key: "log.retention.ms", factor: 1 }, { key: "log.retention.minutes", factor: 60_000 }, { key: "log.retention.hours", factor: 3_600_000 }]],
+  ["segment.bytes", [{ key: "log.segment.bytes", factor: 1 }]],
+  ["segment.index.bytes", [{ key: "log.index.size.max.bytes", factor: 1 }]],
+  ["segment.jitter.ms", [{ key: "log.roll.jitter.ms", factor: 1 }, { key: "log.roll.jitter.hours", factor: 3_600_000 }]],
+  ["segment.ms", [{ key: "log.roll.ms", factor: 1 }, { key: "log.roll.hours", factor: 3_600_000 }]],
+  ["unclean.leader.election.enable", [{ key: "unclean.leader.election.enable", factor: 1 }]],
+]);
 
 export class ConfigFileError extends Error {
   override name = "ConfigFileError";
@@ -20,8 +52,10 @@ export interface ConfigFile {
   flags: Map<string, string>;
   /** --uplink values, one per kgate.uplink.NAME key. */
   uplinkFlags: string[];
-  /** Broker-wide topic config defaults (topic config name → value in the topic config's unit). */
+  /** Broker-wide topic config defaults (topic config name → value in the topic config's unit), not yet checked. */
   topicConfigDefaults: Map<string, string>;
+  /** Where each default came from ("FILE:LINE: key"), for the error when its value is refused. */
+  topicConfigDefaultSources: Map<string, string>;
   /** Keys accepted but without effect on one node, with why. */
   ignored: { key: string; why: string }[];
   /** The file's key that set each flag, for error messages. */
@@ -134,7 +168,7 @@ export function kgateKeyOf(flag: string): string {
 }
 
 function mapConfigFile(entries: { key: string; value: string; line: number }[], kgateFlags: readonly string[], source: string): ConfigFile {
-  const result: ConfigFile = { flags: new Map(), uplinkFlags: [], topicConfigDefaults: new Map(), ignored: [], keyOfFlag: new Map() };
+  const result: ConfigFile = { flags: new Map(), uplinkFlags: [], topicConfigDefaults: new Map(), topicConfigDefaultSources: new Map(), ignored: [], keyOfFlag: new Map() };
   const flagOfKgateKey = new Map(kgateFlags.map((flag) => [kgateKeyOf(flag), flag]));
   const synonymOf = new Map([...brokerSynonyms].flatMap(([topicConfig, synonyms]) => synonyms.map((synonym, rank) => [synonym.key, { topicConfig, factor: synonym.factor, rank }] as const)));
   const topicDefaultRank = new Map<string, number>();
@@ -168,9 +202,8 @@ function mapConfigFile(entries: { key: string; value: string; line: number }[], 
       // Kafka's precedence among synonyms (log.retention.ms over .minutes over .hours), whatever the file's order.
       if ((topicDefaultRank.get(synonym.topicConfig) ?? Infinity) < synonym.rank) continue;
       const converted = synonym.factor === 1 ? value : /^-?\d+$/.test(value) ? String(Number(value) * synonym.factor) : value;
-      const problem = checkTopicConfigs([[synonym.topicConfig, converted]]);
-      if (problem !== null) throw new ConfigFileError(`${at}: invalid value ${JSON.stringify(value)} (${problem})`);
       result.topicConfigDefaults.set(synonym.topicConfig, converted);
+      result.topicConfigDefaultSources.set(synonym.topicConfig, `${at} = ${JSON.stringify(value)}`);
       topicDefaultRank.set(synonym.topicConfig, synonym.rank);
       continue;
     }

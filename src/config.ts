@@ -136,6 +136,8 @@ export const limits = {
   consoleRecordsPageMax: 500,
   /** Web console: records a key-filtered page scans before it answers with what it found (and where to go on). */
   consoleRecordsScanMax: 50_000,
+  /** Web console: sampling goes on this long after the last browser left, so moving between pages keeps the rates. */
+  consoleSamplerLingerMs: 5_000,
   /** Web console: browsers watching at once (each holds an event stream). */
   consoleSubscribersMax: 100,
   /** Responses up to this size are copied into one buffer so they leave in one write. */
@@ -299,6 +301,8 @@ export interface Config {
   uplink?: UplinkConfig | null;
   /** Broker-wide defaults of topic configs (the config file's log.retention.ms...): topic config name → value. */
   topicConfigDefaults?: ReadonlyMap<string, string>;
+  /** Where each of topicConfigDefaults came from, for the error naming it ("FILE:LINE: key = value"). */
+  topicConfigDefaultSources?: ReadonlyMap<string, string>;
   /** Config file keys accepted without effect, with why (logged at start). */
   ignoredConfigKeys?: readonly { key: string; why: string }[];
 }
@@ -462,7 +466,7 @@ export function configFromGiven(given: Map<string, string>, uplinkFlags: string[
     // Name the file's key for a value that came from the file.
     throw new ConfigError(error.message.replace(/--[a-z][a-z-]*/g, (flag) => (fromFile.has(flag) ? `${fromFile.get(flag)} (in ${path})` : flag)));
   }
-  return { ...config, topicConfigDefaults: file.topicConfigDefaults, ignoredConfigKeys: file.ignored };
+  return { ...config, topicConfigDefaults: file.topicConfigDefaults, topicConfigDefaultSources: file.topicConfigDefaultSources, ignoredConfigKeys: file.ignored };
 }
 
 /** An option's name in code (src/kgate.ts): its flag in camelCase, `--registry-listen` → `registryListen`. */

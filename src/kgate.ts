@@ -179,7 +179,21 @@ export interface Kgate extends AsyncDisposable {
 
 /** Starts a gateway in this process (see KgateOptions for the defaults). Throws KgateOptionError for a bad option. */
 export async function startKgate(options: KgateOptions = {}): Promise<Kgate> {
-  return startGateway(configFromOptions(options));
+  const config = configFromOptions(options);
+  try {
+    validateTopicConfigDefaults(config);
+  } catch (error) {
+    throw error instanceof ConfigError ? new KgateOptionError("config", error.message) : error;
+  }
+  return startGateway(config);
+}
+
+/** Checks the config file's broker-wide topic config defaults as CreateTopics checks a topic's; throws ConfigError naming the file's key. */
+export function validateTopicConfigDefaults(config: Config): void {
+  for (const [name, value] of config.topicConfigDefaults ?? []) {
+    const problem = checkTopicConfigs([[name, value]]);
+    if (problem !== null) throw new ConfigError(`${config.topicConfigDefaultSources?.get(name) ?? name}: invalid value (${problem})`);
+  }
 }
 
 /** The Config of library options: the same flags and checks as the command line, without the environment. */
@@ -240,6 +254,7 @@ function describeWanted(name: string): string {
 
 /** Starts the listeners (and registry, links) of a parsed Config; the command line and startKgate both come here. */
 export function startGateway(config: Config): Kgate {
+  validateTopicConfigDefaults(config);
   setLogLevel(config.logLevel);
   setLogFormat(config.logFormat ?? "text");
   for (const { key, why } of config.ignoredConfigKeys ?? []) log.info("config file key ignored", { key, why });

@@ -3,7 +3,7 @@
 
 import { runStatus } from "./cli/status.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
-import { startGateway, type Kgate } from "./kgate.ts";
+import { startGateway, validateTopicConfigDefaults, type Kgate } from "./kgate.ts";
 import { log } from "./util/logger.ts";
 import { runUsersCommand } from "./security/users-cli.ts";
 
@@ -16,6 +16,7 @@ function main(): void {
   let config;
   try {
     config = parseConfig(process.argv.slice(2));
+    if (config !== null) validateTopicConfigDefaults(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`kgate: ${error.message}\n`);

@@ -14,7 +14,8 @@
 import type { Broker } from "../broker.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from "../protocol/messages/32-describe-configs.ts";
-import { brokerSynonyms, ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
+import { brokerSynonyms } from "../config-file.ts";
+import { ConfigResourceType, ConfigSource, topicConfigDefinitions, topicConfigType } from "../metadata/topic-configs.ts";
 import { AclOperation, configResourceDenied } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 

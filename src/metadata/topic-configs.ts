@@ -89,37 +89,6 @@ export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8 } as co
 /** Kafka's DescribeConfigsResponse ConfigSource values used here. */
 export const ConfigSource = { dynamicTopic: 1, staticBroker: 4, default: 5 } as const;
 
-/**
- * The broker configs (server.properties) that set a topic config's default, as Kafka's ServerTopicConfigSynonyms, each
- * with the factor its value is multiplied by (hours and minutes to ms); the first one given wins. flush.ms and
- * flush.messages are left out: kgate syncs per broker (--flush), and the config file maps their broker keys there.
- */
-export const brokerSynonyms: ReadonlyMap<string, readonly { key: string; factor: number }[]> = new Map([
-  ["cleanup.policy", [{ key: "log.cleanup.policy", factor: 1 }]],
-  ["compression.type", [{ key: "compression.type", factor: 1 }]],
-  ["delete.retention.ms", [{ key: "log.cleaner.delete.retention.ms", factor: 1 }]],
-  ["file.delete.delay.ms", [{ key: "log.segment.delete.delay.ms", factor: 1 }]],
-  ["index.interval.bytes", [{ key: "log.index.interval.bytes", factor: 1 }]],
-  ["local.retention.bytes", [{ key: "log.local.retention.bytes", factor: 1 }]],
-  ["local.retention.ms", [{ key: "log.local.retention.ms", factor: 1 }]],
-  ["max.compaction.lag.ms", [{ key: "log.cleaner.max.compaction.lag.ms", factor: 1 }]],
-  ["max.message.bytes", [{ key: "message.max.bytes", factor: 1 }]],
-  ["message.timestamp.after.max.ms", [{ key: "log.message.timestamp.after.max.ms", factor: 1 }]],
-  ["message.timestamp.before.max.ms", [{ key: "log.message.timestamp.before.max.ms", factor: 1 }]],
-  ["message.timestamp.type", [{ key: "log.message.timestamp.type", factor: 1 }]],
-  ["min.cleanable.dirty.ratio", [{ key: "log.cleaner.min.cleanable.ratio", factor: 1 }]],
-  ["min.compaction.lag.ms", [{ key: "log.cleaner.min.compaction.lag.ms", factor: 1 }]],
-  ["min.insync.replicas", [{ key: "min.insync.replicas", factor: 1 }]],
-  ["preallocate", [{ key: "log.preallocate", factor: 1 }]],
-  ["retention.bytes", [{ key: "log.retention.bytes", factor: 1 }]],
-  ["retention.ms", [{ key: "log.retention.ms", factor: 1 }, { key: "log.retention.minutes", factor: 60_000 }, { key: "log.retention.hours", factor: 3_600_000 }]],
-  ["segment.bytes", [{ key: "log.segment.bytes", factor: 1 }]],
-  ["segment.index.bytes", [{ key: "log.index.size.max.bytes", factor: 1 }]],
-  ["segment.jitter.ms", [{ key: "log.roll.jitter.ms", factor: 1 }, { key: "log.roll.jitter.hours", factor: 3_600_000 }]],
-  ["segment.ms", [{ key: "log.roll.ms", factor: 1 }, { key: "log.roll.hours", factor: 3_600_000 }]],
-  ["unclean.leader.election.enable", [{ key: "unclean.leader.election.enable", factor: 1 }]],
-]);
-
 /** Kafka's ConfigDef.Type as DescribeConfigs v3+ reports it (BOOLEAN 1, STRING 2, INT 3, LONG 5, DOUBLE 6, LIST 7). */
 export function topicConfigType(name: string): number {
   const definition = topicConfigDefinitions.get(name);
