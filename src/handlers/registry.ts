@@ -38,6 +38,7 @@ import { deleteGroupsHandler } from "./42-delete-groups.ts";
 import { offsetDeleteHandler } from "./47-offset-delete.ts";
 import { describeClusterHandler } from "./60-describe-cluster.ts";
 import { describeProducersHandler } from "./61-describe-producers.ts";
+import { describeTopicPartitionsHandler } from "./75-describe-topic-partitions.ts";
 import { describeTransactionsHandler } from "./65-describe-transactions.ts";
 import { listTransactionsHandler } from "./66-list-transactions.ts";
 import { describeClientQuotasHandler } from "./48-describe-client-quotas.ts";
@@ -84,6 +85,7 @@ const handlers: ApiHandler[] = [
   offsetDeleteHandler,
   describeClusterHandler,
   describeProducersHandler,
+  describeTopicPartitionsHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
   describeClientQuotasHandler,

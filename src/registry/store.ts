@@ -331,7 +331,11 @@ export class SchemaStore {
   parseCandidate(schemaType: SchemaType, schema: string, references: SchemaReference[]): ParsedSchema {
     const resolved = this.resolveReferences(references);
     try {
-      return parseSchema(schemaType, schema, resolved);
+      const parsed = parseSchema(schemaType, schema, resolved);
+      // Every type a Protobuf schema names must resolve (Confluent refuses the rest): accepted, it answered 500 to
+      // format=serialized later (fuzzing).
+      if (schemaType === "PROTOBUF") parsed.formatted("serialized");
+      return parsed;
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       throw errors.invalidSchema(`Invalid schema ${schema}, details: ${(error as Error).message}`);
@@ -438,7 +442,14 @@ export class SchemaStore {
   incompatibilities(subject: string, parsed: ParsedSchema, against?: SubjectVersion[]): Incompatibility[] {
     const level = this.effectiveCompatibility(subject);
     const previous = (against ?? this.versions(subject, false)).map((version) => this.parsed(this.schemasById.get(version.id)!));
-    return checkCompatibility(level, parsed, previous);
+    try {
+      return checkCompatibility(level, parsed, previous);
+    } catch (error) {
+      // Nested deeper than the checkers' recursion follows (the parser got through): the client's schema, answered
+      // 422 like other invalid schemas, not 500 (fuzzing).
+      if (error instanceof RangeError) throw errors.invalidSchema(`Invalid schema: nested too deeply to check compatibility (${error.message})`);
+      throw error;
+    }
   }
 
   /** Soft-deletes the subject's live versions; returns their numbers. */

@@ -156,7 +156,11 @@ export class ScramServerExchange {
     // exact nonce or that one librdkafka form are accepted here.
     const nonce = attributes.get("r");
     if (nonce !== this.nonce && nonce !== this.clientFirst.clientNonce + this.nonce) throw new ScramError("SCRAM nonce differs from the server's");
-    const proof = Buffer.from(clientFinal.slice(proofAt + 3), "base64");
+    // Base64 and nothing after it, as Kafka's pattern demands: Buffer.from stops at the padding, so a proof with
+    // trailing bytes would otherwise pass.
+    const proofText = clientFinal.slice(proofAt + 3);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(proofText)) throw new ScramError("invalid SCRAM client proof");
+    const proof = Buffer.from(proofText, "base64");
     const authMessage = `${this.clientFirst.bare},${this.serverFirst},${withoutProof}`;
     const clientSignature = hmac(this.mechanism, this.credential.storedKey, authMessage);
     if (proof.length !== clientSignature.length) throw new ScramError("invalid SCRAM client proof");

@@ -168,7 +168,15 @@ export class RequestDispatcher {
     const size = writer.reserveInt32();
     writer.writeInt32(pending.correlationId);
     if (pending.descriptor.responseHeaderVersion(pending.apiVersion) >= 1) writer.writeEmptyTaggedFields();
-    pending.descriptor.encodeResponse(writer, pending.apiVersion, pending.result as never);
+    try {
+      pending.descriptor.encodeResponse(writer, pending.apiVersion, pending.result as never);
+    } catch (error) {
+      // An error message quoting a client's 32,767-byte name does not fit a classic string's int16 length (found by
+      // fuzzing; Kafka fails the same way): cut the messages and write the answer again.
+      if (!(error instanceof RangeError) || !cutErrorMessages(pending.result)) throw error;
+      writer.reset();
+      return this.encode(pending, writer);
+    }
     size.setInt32(0, writer.length - 4);
     const { metrics } = this.broker;
     metrics.requestLatency.observe((performance.now() - pending.startedAt) / 1000, { api: pending.apiName });
@@ -177,4 +185,20 @@ export class RequestDispatcher {
     if (typeof errorCode === "number" && errorCode !== 0) metrics.requestErrors.inc({ api: pending.apiName, error: errorName(errorCode) });
     return true;
   }
+}
+
+/** A UTF-16 unit is at most 3 UTF-8 bytes: a message this long always fits a classic string's int16 length. */
+const ERROR_MESSAGE_CHARS_MAX = Math.floor(0x7fff / 3);
+
+/** Cuts every errorMessage longer than ERROR_MESSAGE_CHARS_MAX in the answer; false when there was none. */
+function cutErrorMessages(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  let cut = false;
+  for (const [key, field] of Object.entries(value)) {
+    if (key === "errorMessage" && typeof field === "string" && field.length > ERROR_MESSAGE_CHARS_MAX) {
+      (value as Record<string, unknown>)[key] = `${field.slice(0, ERROR_MESSAGE_CHARS_MAX - 1)}…`;
+      cut = true;
+    } else if (cutErrorMessages(field)) cut = true;
+  }
+  return cut;
 }

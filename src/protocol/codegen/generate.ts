@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 /** The API keys kgate generates codecs for, in key order. */
 export const API_KEYS: readonly number[] = [
   0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 35, 36,
-  37, 42, 44, 47, 48, 49, 50, 51, 60, 61, 65, 66,
+  37, 42, 44, 47, 48, 49, 50, 51, 60, 61, 65, 66, 68, 69, 75,
 ];
 
 /** APIs whose response header stays v0 even in flexible versions (ApiVersionsResponse.json: trap 1). */
@@ -1281,12 +1281,73 @@ function emitIndex(model: ProtocolModel): string {
   return lines.join("\n");
 }
 
+/**
+ * request-shapes.ts: each request's fields as data (name, type, version ranges), for tools that build requests from
+ * the definitions (the fuzzer). Versions are written in the JSON's syntax relative to the message's valid versions;
+ * structs are inlined where used.
+ */
+function emitRequestShapes(model: ProtocolModel): string {
+  const lines = [
+    HEADER,
+    "",
+    "export interface FieldShape {",
+    "  /** The property name in the generated interface. */",
+    "  readonly name: string;",
+    "  /** As in the JSON: int8 … uuid, bytes, records, a struct name; arrays start with []. */",
+    "  readonly type: string;",
+    "  readonly versions: string;",
+    "  readonly nullableVersions?: string;",
+    "  readonly taggedVersions?: string;",
+    "  /** A struct's fields (its element's for an array of structs). */",
+    "  readonly fields?: readonly FieldShape[];",
+    "}",
+    "",
+    "export interface RequestShape {",
+    "  readonly apiKey: number;",
+    "  readonly name: string;",
+    "  readonly validVersions: string;",
+    "  readonly flexibleVersions: string;",
+    "  readonly fields: readonly FieldShape[];",
+    "}",
+    "",
+    "/** Every generated API's request, in key order. */",
+    "export const requestShapes: readonly RequestShape[] = [",
+  ];
+  const fieldLines = (fields: readonly FieldModel[], domain: VersionSet, message: MessageModel, indent: string): string[] => {
+    const out: string[] = [];
+    for (const field of fields) {
+      const present = field.versions & domain;
+      if (present === 0) continue;
+      const type = (field.isArray ? "[]" : "") + (field.element === "struct" ? field.structName : field.element);
+      let text = `${indent}{ name: ${JSON.stringify(field.key)}, type: ${JSON.stringify(type)}, versions: "${describeVersions(present, message.valid)}"`;
+      if (field.nullable & present) text += `, nullableVersions: "${describeVersions(field.nullable & present, message.valid)}"`;
+      if (field.tagged & present) text += `, taggedVersions: "${describeVersions(field.tagged & present, message.valid)}"`;
+      if (field.struct) {
+        out.push(`${text}, fields: [`, ...fieldLines(field.struct.fields, present, message, indent + "  "), `${indent}] },`);
+      } else out.push(`${text} },`);
+    }
+    return out;
+  };
+  for (const api of model.apis) {
+    const message = api.request;
+    lines.push(
+      `  { apiKey: ${api.apiKey}, name: "${message.name}", validVersions: "${api.minVersion}-${api.maxVersion}", ` +
+        `flexibleVersions: "${describeVersions(message.flexible, message.valid)}", fields: [`,
+      ...fieldLines(message.root.fields, message.valid, message, "    "),
+      "  ] },",
+    );
+  }
+  lines.push("];", "");
+  return lines.join("\n");
+}
+
 /** Every generated file, by path relative to the repository root. */
 export function generate(model: ProtocolModel = loadModel()): Map<string, string> {
   const files = new Map<string, string>();
   for (const api of model.apis) files.set(join(OUTPUT_DIR, `${api.fileName}.ts`), emitApiFile(api));
   files.set(join(OUTPUT_DIR, "headers.ts"), emitHeaders(model));
   files.set(join(OUTPUT_DIR, "index.ts"), emitIndex(model));
+  files.set(join(OUTPUT_DIR, "request-shapes.ts"), emitRequestShapes(model));
   return files;
 }
 

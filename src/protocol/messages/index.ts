@@ -46,6 +46,9 @@ import { type DescribeClusterRequest, type DescribeClusterResponse, decodeDescri
 import { type DescribeProducersRequest, type DescribeProducersResponse, decodeDescribeProducersRequest, encodeDescribeProducersRequest, decodeDescribeProducersResponse, encodeDescribeProducersResponse } from "./61-describe-producers.ts";
 import { type DescribeTransactionsRequest, type DescribeTransactionsResponse, decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse } from "./65-describe-transactions.ts";
 import { type ListTransactionsRequest, type ListTransactionsResponse, decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse } from "./66-list-transactions.ts";
+import { type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse, decodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatResponse } from "./68-consumer-group-heartbeat.ts";
+import { type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse, decodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeResponse } from "./69-consumer-group-describe.ts";
+import { type DescribeTopicPartitionsRequest, type DescribeTopicPartitionsResponse, decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse } from "./75-describe-topic-partitions.ts";
 
 export interface ApiDescriptor<Request = unknown, Response = unknown> {
   readonly apiKey: number;
@@ -107,6 +110,9 @@ export interface ApiMessages {
   61: { request: DescribeProducersRequest; response: DescribeProducersResponse };
   65: { request: DescribeTransactionsRequest; response: DescribeTransactionsResponse };
   66: { request: ListTransactionsRequest; response: ListTransactionsResponse };
+  68: { request: ConsumerGroupHeartbeatRequest; response: ConsumerGroupHeartbeatResponse };
+  69: { request: ConsumerGroupDescribeRequest; response: ConsumerGroupDescribeResponse };
+  75: { request: DescribeTopicPartitionsRequest; response: DescribeTopicPartitionsResponse };
 }
 
 export type ApiKey = keyof ApiMessages;
@@ -184,10 +190,13 @@ export const apiDescriptors: readonly ApiDescriptor[] = [
   descriptor(61, "DescribeProducers", 0, 0, 0, false, decodeDescribeProducersRequest, encodeDescribeProducersRequest, decodeDescribeProducersResponse, encodeDescribeProducersResponse),
   descriptor(65, "DescribeTransactions", 0, 0, 0, false, decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse),
   descriptor(66, "ListTransactions", 0, 2, 0, false, decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse),
+  descriptor(68, "ConsumerGroupHeartbeat", 0, 1, 0, false, decodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatResponse),
+  descriptor(69, "ConsumerGroupDescribe", 0, 1, 0, false, decodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeResponse),
+  descriptor(75, "DescribeTopicPartitions", 0, 0, 0, false, decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse),
 ];
 
 /** Descriptors indexed by API key; undefined for keys kgate does not generate. */
 export const apiTable: readonly (ApiDescriptor | undefined)[] = Array.from(
-  { length: 67 },
+  { length: 76 },
   (_, apiKey) => apiDescriptors.find((descriptor) => descriptor.apiKey === apiKey),
 );

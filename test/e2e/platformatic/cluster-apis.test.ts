@@ -1,9 +1,9 @@
 // The cluster and partition APIs newer clients and admin tools send, through @platformatic/kafka's own protocol
-// functions: DescribeCluster v0–1 (KIP-700, KIP-919 endpoint types) and OffsetForLeaderEpoch v2–4 (KIP-320
-// position validation after a leader change).
+// functions: DescribeCluster v0–1 (KIP-700, KIP-919 endpoint types), OffsetForLeaderEpoch v2–4 (KIP-320 position
+// validation after a leader change) and DescribeTopicPartitions v0 (KIP-966, paged with its cursor).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Connection, describeClusterV0, describeClusterV1, offsetForLeaderEpochV2, offsetForLeaderEpochV3, offsetForLeaderEpochV4, Producer, stringSerializers } from "@platformatic/kafka";
+import { Connection, describeClusterV0, describeTopicPartitionsV0, describeClusterV1, offsetForLeaderEpochV2, offsetForLeaderEpochV3, offsetForLeaderEpochV4, Producer, stringSerializers } from "@platformatic/kafka";
 import { ErrorCode } from "../../../src/protocol/error-codes.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
 
@@ -29,7 +29,7 @@ async function errorCodesOf(request: Promise<unknown>): Promise<number[]> {
   return (error.errors ?? []).map((e) => e.apiCode ?? -1);
 }
 
-describe("@platformatic/kafka: DescribeCluster and OffsetForLeaderEpoch", () => {
+describe("@platformatic/kafka: DescribeCluster, OffsetForLeaderEpoch, DescribeTopicPartitions", () => {
   test("DescribeCluster: this node at its advertised address; controller endpoints refused", async () => {
     for (const api of [describeClusterV0.api, describeClusterV1.api]) {
       const answer = await api.async(connection, true, 1);
@@ -64,5 +64,32 @@ describe("@platformatic/kafka: DescribeCluster and OffsetForLeaderEpoch", () => 
     expect(await errorCodesOf(offsetForLeaderEpochV4.api.async(connection, -1, [{ name: "pk-epochs", partitions: [{ partitionIndex: 9, currentLeaderEpoch: -1, leaderEpoch: 0 }] }]))).toEqual([
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     ]);
+  });
+
+  test("DescribeTopicPartitions pages through topics and partitions with its cursor", async () => {
+    server.broker.topics.create("dtp-a", 3);
+    server.broker.topics.create("dtp-b", 2);
+    server.broker.topics.create("dtp-c", 1);
+    const named = [{ name: "dtp-c" }, { name: "dtp-a" }, { name: "dtp-b" }];
+    const pages: string[][] = [];
+    let cursor: { topicName: string; partitionIndex: number } | undefined;
+    for (let page = 0; page < 10; page++) {
+      const answer = await describeTopicPartitionsV0.api.async(connection, named, 2, cursor);
+      pages.push(answer.topics.flatMap((topic) => topic.partitions.map((p) => `${topic.name}/${p.partitionIndex}`)));
+      for (const topic of answer.topics) {
+        expect(topic.errorCode).toBe(0);
+        expect(topic.topicId).not.toBe("00000000-0000-0000-0000-000000000000");
+        for (const partition of topic.partitions) expect(partition).toMatchObject({ leaderId: 7, leaderEpoch: 0, replicaNodes: [7], isrNodes: [7] });
+      }
+      if (!answer.nextCursor) break;
+      cursor = { topicName: answer.nextCursor.topicName, partitionIndex: answer.nextCursor.partitionIndex };
+    }
+    expect(pages).toEqual([["dtp-a/0", "dtp-a/1"], ["dtp-a/2", "dtp-b/0"], ["dtp-b/1", "dtp-c/0"]]);
+
+    // Every topic when none is named; an unknown named topic gets its error.
+    const all = await describeTopicPartitionsV0.api.async(connection, [], 100);
+    expect(all.topics.map((topic) => topic.name)).toEqual(expect.arrayContaining(["dtp-a", "dtp-b", "dtp-c", "pk-epochs"]));
+    expect(await errorCodesOf(describeTopicPartitionsV0.api.async(connection, [{ name: "dtp-missing" }], 10))).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(await errorCodesOf(describeTopicPartitionsV0.api.async(connection, [{ name: "dtp-a" }], 10, { topicName: "dtp-z", partitionIndex: 0 }))).toEqual([ErrorCode.INVALID_REQUEST]);
   });
 });
