@@ -314,21 +314,24 @@ describe("fake brokers", () => {
   test("a broker that accepts and never answers: connect rejects with timeout within requestTimeoutMs", async () => {
     await using broker = fakeBroker(() => {});
     const started = performance.now();
-    const error = await rejection(KafkaConnection.connect(options(broker.port, { requestTimeoutMs: 300 })));
+    // The other timeouts are far off, so the upper bound can be loose (a slow machine's stalls) and still tell them apart.
+    const error = await rejection(KafkaConnection.connect(options(broker.port, { requestTimeoutMs: 300, connectTimeoutMs: 30_000 })));
     const elapsedMs = performance.now() - started;
     expect(error.kind).toBe("timeout");
     expect(error.message).toContain("ApiVersions v3");
     expect(elapsedMs).toBeGreaterThanOrEqual(290);
-    expect(elapsedMs).toBeLessThan(2_000);
-  });
+    expect(elapsedMs).toBeLessThan(10_000);
+  }, 30_000);
 
   test("a TLS connection to a peer that never completes the handshake rejects with connect within connectTimeoutMs", async () => {
     await using broker = fakeBroker(() => {});
     const started = performance.now();
-    const error = await rejection(KafkaConnection.connect(options(broker.port, { connectTimeoutMs: 300, tls: { rejectUnauthorized: true } })));
+    const error = await rejection(KafkaConnection.connect(options(broker.port, { connectTimeoutMs: 300, requestTimeoutMs: 30_000, tls: { rejectUnauthorized: true } })));
+    const elapsedMs = performance.now() - started;
     expect(error.kind).toBe("connect");
-    expect(performance.now() - started).toBeLessThan(2_000);
-  });
+    expect(elapsedMs).toBeGreaterThanOrEqual(290);
+    expect(elapsedMs).toBeLessThan(10_000);
+  }, 30_000);
 
   test("a broker that goes silent after ApiVersions: the call times out, onClose runs once, the others are rejected", async () => {
     await using broker = fakeBroker((request) => {
@@ -340,18 +343,19 @@ describe("fake brokers", () => {
     const started = performance.now();
     const first = connection.call(3, 1, { topics: [] });
     await Bun.sleep(100);
-    const second = connection.call(3, 1, { topics: [] }, { timeoutMs: 5_000 });
+    const second = connection.call(3, 1, { topics: [] }, { timeoutMs: 30_000 });
     const [firstError, secondError] = await Promise.all([rejection(first), rejection(second)]);
     const elapsedMs = performance.now() - started;
     expect(firstError.kind).toBe("timeout");
     expect(firstError.message).toContain("within 300 ms");
     expect(secondError.kind).toBe("closed");
+    // Closed with the first call's timeout, long before the second's own.
     expect(elapsedMs).toBeGreaterThanOrEqual(290);
-    expect(elapsedMs).toBeLessThan(1_500);
+    expect(elapsedMs).toBeLessThan(10_000);
     expect(closes.length).toBe(1);
     expect(closes[0]).toBe(firstError);
     expect(connection.closed).toBe(true);
-  });
+  }, 30_000);
 
   test("a broker that closes mid-call: every pending call is rejected with closed and onClose gets the error", async () => {
     let requests = 0;

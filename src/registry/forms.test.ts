@@ -162,6 +162,7 @@ service Orders { rpc Get (Order) returns (Order); rpc Watch (Order) returns (str
 `;
 
 // protoc (Debian's protobuf-compiler) writes the descriptors real serializers ship; skipped where it is missing.
+if (!PROTOC) console.log("SKIPPED: descriptors written by protoc: protoc is not installed (npm run setup installs protobuf-compiler)");
 describe.skipIf(!PROTOC)("descriptors written by protoc", () => {
   test("each file of protoc's descriptor set registers; normalized, the descriptor and its .proto get one id", async () => {
     const folder = mkdtempSync(join(tmpdir(), "kgate-protoc-"));

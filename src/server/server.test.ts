@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildRecordBatch } from "../protocol/records/record-batch.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
 import { RawClient, decodeResponse, requestFrame } from "../../test/helpers/raw-client.ts";
-import { startTestServer, type TestServer } from "../../test/helpers/server.ts";
+import { startTestServer, waitFor, type TestServer } from "../../test/helpers/server.ts";
 
 let server: TestServer;
 
@@ -98,7 +98,7 @@ describe("framing and ordering", () => {
     expect(ranges).toEqual([
       "0:0-11", "1:0-17", "2:0-8", "3:0-13", "8:0-9", "9:0-9", "10:0-6", "11:0-9", "12:0-4", "13:0-5", "14:0-5",
       "15:0-5", "16:0-5", "17:0-1", "18:0-4", "19:0-7", "20:0-6", "21:0-2", "22:0-5", "23:2-4", "24:0-5", "25:0-4", "26:0-4", "28:0-4", "29:0-3", "30:0-3", "31:0-3", "32:0-4", "33:0-2", "35:0-5", "36:0-2", "37:0-3", "42:0-2", "44:0-1", "47:0-0", "48:0-1", "49:0-1",
-      "50:0-0", "51:0-0", "60:0-2", "61:0-0", "65:0-0", "66:0-2", "75:0-0",
+      "50:0-0", "51:0-0", "60:0-2", "61:0-0", "65:0-0", "66:0-2", "68:0-1", "69:0-1", "75:0-0",
     ]);
     client.close();
   });
@@ -175,14 +175,16 @@ describe("backpressure", () => {
       },
     });
     socket.pause();
+    const pausesBefore = server.broker.metrics.readPauses.get({ reason: "pending_writes" });
     const requests = 40;
     for (let i = 0; i < requests; i++) {
       const offset = BigInt(i % 8);
       socket.write(requestFrame(1, 12, 1000 + i, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }] }));
     }
     socket.flush();
-    await Bun.sleep(300);
-    // ~36 MB of answers were due; the paused reader took at most what the kernel buffers hold.
+    // ~36 MB of answers are due: the server stops reading once pendingWriteBytesMax of them wait unsent. By then the
+    // paused reader has taken at most what the kernel buffers hold (a fixed sleep could check before anything was sent).
+    await waitFor(() => server.broker.metrics.readPauses.get({ reason: "pending_writes" }) > pausesBefore, { timeoutMs: 30_000 });
     expect(received).toBeLessThan(requests * 900_000);
     socket.resume();
     const deadline = Date.now() + 30_000;

@@ -28,6 +28,7 @@ async function produce(client: RawClient, value: Uint8Array): Promise<{ errorCod
   return body.responses[0].partitionResponses[0];
 }
 
+if (!mounted) console.log(`SKIPPED: full disk: cannot mount a 1 MiB tmpfs on ${mountPoint} (needs root)`);
 test.skipIf(!mounted)("a full disk gives KAFKA_STORAGE_ERROR, keeps the log whole and recovers when space comes back", async () => {
   const dataDir = join(mountPoint, "data");
   // Ballast to free later.

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -188,18 +188,25 @@ describe("file partition log", () => {
     second.store.close();
   });
 
-  test("the active segment rolls once it is segment.ms old", async () => {
-    const dataDir = temporaryDirectory();
-    // Long enough that a stall between the first two appends on a loaded machine does not roll already.
-    const { store, log } = openLog(dataDir, { configs: new Map([["segment.ms", "500"]]) });
-    appendRecords(log, "a");
-    appendRecords(log, "b");
-    expect(segmentFiles(join(dataDir, "orders-0"), ".log").length).toBe(1);
-    await Bun.sleep(550);
-    appendRecords(log, "c");
-    expect(segmentFiles(join(dataDir, "orders-0"), ".log")).toEqual(["00000000000000000000.log", "00000000000000000002.log"]);
-    expect(readValues(log).map((entry) => entry.value)).toEqual(["a-0", "b-0", "c-0"]);
-    store.close();
+  test("the active segment rolls once it is segment.ms old", () => {
+    // segment.ms runs on Date.now(), frozen here: a loaded machine's stalls cannot roll early nor make the wait short.
+    const startMs = Date.UTC(2026, 0, 1);
+    setSystemTime(new Date(startMs));
+    try {
+      const dataDir = temporaryDirectory();
+      const { store, log } = openLog(dataDir, { configs: new Map([["segment.ms", "500"]]) });
+      appendRecords(log, "a");
+      setSystemTime(new Date(startMs + 499));
+      appendRecords(log, "b");
+      expect(segmentFiles(join(dataDir, "orders-0"), ".log").length).toBe(1);
+      setSystemTime(new Date(startMs + 500));
+      appendRecords(log, "c");
+      expect(segmentFiles(join(dataDir, "orders-0"), ".log")).toEqual(["00000000000000000000.log", "00000000000000000002.log"]);
+      expect(readValues(log).map((entry) => entry.value)).toEqual(["a-0", "b-0", "c-0"]);
+      store.close();
+    } finally {
+      setSystemTime();
+    }
   });
 
   test("DeleteRecords past whole segments deletes them", () => {

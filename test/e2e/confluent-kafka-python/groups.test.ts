@@ -10,6 +10,7 @@ const python = "/usr/bin/python3";
 const installed = Bun.spawnSync([python, "-c", "import confluent_kafka"]).exitCode === 0;
 const script = join(import.meta.dir, "group_scenario.py");
 
+if (!installed) console.log("SKIPPED: confluent-kafka-python consumer groups: python3-confluent-kafka is not installed (npm run setup installs it)");
 describe.skipIf(!installed)("confluent-kafka-python consumer groups", () => {
   for (const strategy of ["range", "cooperative-sticky"]) {
     test(`${strategy}: three members, a clean leave and a silent death, nothing lost`, async () => {

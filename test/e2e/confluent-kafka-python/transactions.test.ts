@@ -9,6 +9,7 @@ const python = "/usr/bin/python3";
 const installed = Bun.spawnSync([python, "-c", "import confluent_kafka"]).exitCode === 0;
 const script = join(import.meta.dir, "transactions_scenario.py");
 
+if (!installed) console.log("SKIPPED: confluent-kafka-python idempotence and transactions: python3-confluent-kafka is not installed (npm run setup installs it)");
 describe.skipIf(!installed)("confluent-kafka-python idempotence and transactions", () => {
   test("idempotent producer, commit/abort/commit with offsets, read_committed, fencing", async () => {
     await using server = await startTestServer();

@@ -10,6 +10,7 @@ import { startTestServer } from "../../helpers/server.ts";
 const PYTHON = "/usr/bin/python3";
 const available = Bun.spawnSync([PYTHON, "-c", "import kafka"]).exitCode === 0;
 
+if (!available) console.log("SKIPPED: kafka-python with ACLs: python3-kafka is not installed (npm run setup installs it)");
 describe.skipIf(!available)("kafka-python with ACLs", () => {
   test("create, describe (ANY and MATCH), delete; produce refused until allowed", async () => {
     await using server = await startTestServer({ authorizer: { superUsers: [], allowEveryoneIfNoAclFound: false } });

@@ -42,6 +42,8 @@ async function kafkaPython(api: string, codec: string, topic: string, consumeOnl
   return out.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Consumed);
 }
 
+if (!available) console.log("SKIPPED: kafka-python with old message formats: python3-kafka is not installed (npm run setup installs it)");
+else if (!KCAT) console.log("SKIPPED: kcat's gzip batches for kafka-python 0.8.2: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!available)("kafka-python with old message formats", () => {
   for (const [api, magic] of [["0.8.2", 0], ["0.10.1", 1]] as const) {
     for (const codec of ["none", "gzip"]) {

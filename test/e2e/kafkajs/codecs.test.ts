@@ -145,10 +145,12 @@ function recordsFor(codec: Codec, source: string): { key: string; value: string 
   return Array.from({ length: 40 }, (_, i) => ({ key: `${source}-${i}`, value: `${codec} value ${i} ${"abcdefgh".repeat(24)}` }));
 }
 
+if (!KCAT) console.log("SKIPPED: kafkajs codec plugins × kcat: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!KCAT)("kafkajs codec plugins × kcat", () => {
   for (const codec of CODECS) {
     const reason = skipReasons.get(codec)!;
     if (reason !== null) {
+      console.log(`SKIPPED: kafkajs ${codec} plugin: ${reason}`);
       test.skip(`${codec}: ${reason}`, () => {});
       continue;
     }

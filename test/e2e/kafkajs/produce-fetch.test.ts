@@ -1,26 +1,20 @@
 // kafkajs 2.2.4 against kgate: admin (create/delete topics, metadata, offsets), a keyed producer with headers to a
 // 3-partition topic, and reading everything back through kafkajs's own Fetch code path (its cluster/broker
 // objects, which its group consumer uses underneath; the group consumer itself needs the consumer-groups issue).
+// On both logs: the reads (several batches per partition, 1 KiB fetches, offsets by timestamp) are the store's.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel, CompressionTypes } from "kafkajs";
-import { startTestServer, type TestServer } from "../../helpers/server.ts";
+import { bothStores, startTestServer, type TestServer } from "../../helpers/server.ts";
 
 const TOPIC = "kafkajs-e2e";
 const PARTITIONS = 3;
 const RECORDS = 300;
 const BASE_TIMESTAMP = 1_700_000_000_000;
 
+// The current describe block's server and client (the blocks run one after the other).
 let server: TestServer;
 let kafka: Kafka;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  kafka = new Kafka({ clientId: "kgate-e2e", brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
-});
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
 
 /** kafkajs's internal cluster, as its consumer builds it. */
 async function connectCluster(): Promise<any> {
@@ -69,7 +63,15 @@ async function fetchAll(cluster: any, topic: string, partition: number, maxBytes
   return received;
 }
 
-describe("kafkajs", () => {
+describe.each(bothStores)("kafkajs (%s log)", (store) => {
+  beforeAll(async () => {
+    server = await startTestServer({ store });
+    kafka = new Kafka({ clientId: "kgate-e2e", brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  });
+  afterAll(async () => {
+    await server[Symbol.asyncDispose]();
+  });
+
   test("admin creates a topic, producer writes keyed records with headers, fetch reads them back in order", async () => {
     const admin = kafka.admin();
     await admin.connect();

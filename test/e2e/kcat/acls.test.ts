@@ -37,6 +37,7 @@ async function listedTopics(): Promise<string[]> {
   return (JSON.parse(out).topics as { topic: string }[]).map(({ topic }) => topic).sort();
 }
 
+if (!KCAT) console.log("SKIPPED: kcat with ACLs: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!KCAT)("kcat (librdkafka) with ACLs", () => {
   test("-L hides a topic without DESCRIBE and shows it once allowed", async () => {
     expect(await listedTopics()).toEqual(["kcat-visible"]);

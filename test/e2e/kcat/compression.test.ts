@@ -27,6 +27,7 @@ async function kcat(args: string[], input?: string): Promise<string> {
   return out;
 }
 
+if (!KCAT) console.log("SKIPPED: kcat compression: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!KCAT)("kcat (librdkafka)", () => {
   for (const codec of CODECS) {
     test(`-z ${codec}: produced compressed, stored as produced, consumed by kcat and @platformatic/kafka`, async () => {

@@ -40,6 +40,16 @@ describe("@platformatic/kafka consumer group", () => {
     };
     const assignedPartitions = () =>
       consumers.flatMap(({ consumer }) => (consumer.assignments ?? []).filter((a) => a.topic === TOPIC).flatMap((a) => a.partitions)).sort((x, y) => x - y);
+    // The rebalance is over: the group is Stable with these members, each holds partitions and together they hold
+    // each partition once. (The union alone can be met by a member's stale assignment while another joins; a further
+    // rebalance then moves partitions consumed but not yet committed, and their records come twice.)
+    const settled = async () =>
+      consumers.every(({ consumer }) => (consumer.assignments ?? []).some((a) => a.topic === TOPIC && a.partitions.length > 0)) &&
+      assignedPartitions().join() === "0,1,2,3,4,5" &&
+      (await admin.describeGroups({ groups: [GROUP] }).then((groups) => {
+        const group = groups.get(GROUP)!;
+        return group.state === "Stable" && group.members.size === consumers.length;
+      }));
     try {
       await admin.createTopics({ topics: [TOPIC], partitions: PARTITIONS, replicas: 1 });
       await produce(0, 300);
@@ -71,7 +81,7 @@ describe("@platformatic/kafka consumer group", () => {
       const leaving = consumers.pop()!;
       await leaving.stream.close();
       await leaving.consumer.close();
-      await waitFor(() => assignedPartitions().join() === "0,1,2,3,4,5", { timeoutMs: 15_000 });
+      await waitFor(settled, { timeoutMs: 15_000 });
       await produce(300, 300);
       await waitFor(() => consumed.size === 600, { timeoutMs: 15_000 });
       await waitFor(async () => (await committedTotal()) === 600, { timeoutMs: 10_000 });
@@ -98,7 +108,7 @@ describe("@platformatic/kafka consumer group", () => {
         await child.exited;
         await reader;
       }
-      await waitFor(() => assignedPartitions().join() === "0,1,2,3,4,5", { timeoutMs: 30_000 });
+      await waitFor(settled, { timeoutMs: 30_000 });
       await produce(600, 300);
       await waitFor(() => consumed.size === 900, { timeoutMs: 15_000 });
       // Everything before the child joined was committed, so nothing is consumed twice.

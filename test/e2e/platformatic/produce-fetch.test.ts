@@ -1,25 +1,25 @@
 // @platformatic/kafka against kgate: admin create/delete, a keyed producer with headers to a 3-partition topic,
-// Fetch v17 by topic id (the client's own fetch API), and ListOffsets earliest/latest/by timestamp.
+// Fetch v17 by topic id (the client's own fetch API), and ListOffsets earliest/latest/by timestamp. On both logs:
+// the reads and the offset look-ups are the store's.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin, Consumer, Producer, stringSerializers, stringDeserializers } from "@platformatic/kafka";
-import { startTestServer, type TestServer } from "../../helpers/server.ts";
+import { bothStores, startTestServer, type TestServer } from "../../helpers/server.ts";
 
 const TOPIC = "platformatic-e2e";
 const PARTITIONS = 3;
 const RECORDS = 300;
 const BASE_TIMESTAMP = 1_700_000_000_000n;
 
-let server: TestServer;
+describe.each(bothStores)("@platformatic/kafka (%s log)", (store) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store });
+  });
+  afterAll(async () => {
+    await server[Symbol.asyncDispose]();
+  });
 
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
-
-describe("@platformatic/kafka", () => {
   test("create, produce keyed records with headers, fetch by topic id from earliest, list offsets, delete", async () => {
     const bootstrapBrokers = [server.bootstrap];
     const admin = new Admin({ clientId: "kgate-e2e-admin", bootstrapBrokers });

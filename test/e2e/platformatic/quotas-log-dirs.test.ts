@@ -2,11 +2,13 @@
 // a real client's encoding of these requests, and its reading of our answers.
 
 import { expect, test } from "bun:test";
+import { resolve } from "node:path";
 import { Admin, Producer, stringSerializers } from "@platformatic/kafka";
-import { startTestServer } from "../../helpers/server.ts";
+import { bothStores, startTestServer } from "../../helpers/server.ts";
 
-test("platformatic alters and describes client quotas and reads partition sizes from DescribeLogDirs", async () => {
-  await using server = await startTestServer();
+// On both logs: the log dir and the partition sizes come from the store.
+test.each(bothStores)("%s log: platformatic alters and describes client quotas and reads partition sizes from DescribeLogDirs", async (store) => {
+  await using server = await startTestServer({ store });
   const bootstrapBrokers = [server.bootstrap];
   const admin = new Admin({ clientId: "quota-admin", bootstrapBrokers });
   const producer = new Producer({ clientId: "sizer", bootstrapBrokers, serializers: stringSerializers });
@@ -28,7 +30,7 @@ test("platformatic alters and describes client quotas and reads partition sizes 
     const logDirs = await admin.describeLogDirs({ topics: [{ name: "sized", partitions: [0, 1] }] });
     expect(logDirs).toHaveLength(1);
     const dir = logDirs[0]!.results[0]!;
-    expect(dir.logDir).toBe("memory");
+    expect(dir.logDir).toBe(server.dataDir === null ? "memory" : resolve(server.dataDir));
     const partitions = dir.topics.find((topic) => topic.name === "sized")!.partitions;
     const sizes = Object.fromEntries(partitions.map((partition) => [partition.partitionIndex, Number(partition.partitionSize)]));
     expect(sizes).toEqual({ 0: 0, 1: server.broker.topics.get("sized")!.partitions[1]!.sizeBytes });

@@ -1,17 +1,10 @@
 // @platformatic/kafka idempotent and transactional producers against kgate (InitProducerId v5, AddPartitionsToTxn,
 // EndTxn), read back with its own Fetch in read_committed (aborted transactions listed, LSO) and read_uncommitted.
+// On both logs: the aborted transactions and the last stable offset are the store's.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { startTestServer, type TestServer } from "../../helpers/server.ts";
-
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
+import { bothStores, startTestServer, type TestServer } from "../../helpers/server.ts";
 
 /** Values and offsets in one partition from offset 0, as the client's own Fetch returns them at `isolationLevel`. */
 async function readAll(consumer: Consumer<string, string, string, string>, topic: string, isolationLevel: number) {
@@ -35,7 +28,15 @@ async function readAll(consumer: Consumer<string, string, string, string>, topic
   return { data, records };
 }
 
-describe("@platformatic/kafka idempotence and transactions", () => {
+describe.each(bothStores)("@platformatic/kafka idempotence and transactions (%s log)", (store) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store });
+  });
+  afterAll(async () => {
+    await server[Symbol.asyncDispose]();
+  });
+
   test("idempotent producer: sequence numbers, every record once", async () => {
     const bootstrapBrokers = [server.bootstrap];
     const admin = new Admin({ clientId: "pk-idem-admin", bootstrapBrokers });

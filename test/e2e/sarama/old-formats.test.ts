@@ -37,6 +37,7 @@ afterAll(async () => {
   if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
+if (!available) console.log(`SKIPPED: Sarama 1.22: ${GO === null ? "golang-go" : "golang-github-shopify-sarama-dev"} is not installed (npm run setup installs it)`);
 describe.skipIf(!available)("Sarama 1.22", () => {
   const cases = [
     ["default", "none"],

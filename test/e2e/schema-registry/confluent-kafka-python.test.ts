@@ -9,6 +9,7 @@ import { startTestServer } from "../../helpers/server.ts";
 const PYTHON = "/usr/bin/python3";
 const available = Bun.spawnSync([PYTHON, "-c", "import confluent_kafka.schema_registry"]).exitCode === 0;
 
+if (!available) console.log("SKIPPED: confluent-kafka-python SchemaRegistryClient: python3-confluent-kafka (with python3-requests) is not installed (npm run setup installs it)");
 test.skipIf(!available)("SchemaRegistryClient", async () => {
   await using server = await startTestServer({ registryListen: { host: "127.0.0.1", port: 0 } });
   const child = Bun.spawn([PYTHON, join(import.meta.dir, "python_client.py"), `http://127.0.0.1:${server.registry!.server.port}`], { stdout: "pipe", stderr: "pipe" });

@@ -69,6 +69,7 @@ async function kcatRoundTrip(topic: string, security: string[]): Promise<string[
   return consumed.out.trim().split("\n");
 }
 
+if (!KCAT) console.log("SKIPPED: kcat over TLS and SASL: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!KCAT)("kcat (librdkafka 2.0)", () => {
   for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
     test(`SASL_PLAINTEXT ${mechanism}: produce and consume`, async () => {

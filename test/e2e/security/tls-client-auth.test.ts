@@ -35,6 +35,7 @@ async function kcatMetadata(extra: string[]): Promise<{ code: number; out: strin
   return { code, out };
 }
 
+if (!KCAT) console.log("SKIPPED: kcat with requested client certificates: kcat is not installed (npm run setup installs it)");
 describe.skipIf(!KCAT)("SSL listener with requested client certificates", () => {
   test("a client without a certificate is served as User:ANONYMOUS", async () => {
     const result = await kcatMetadata([]);
