@@ -1,5 +1,6 @@
 // The state one kgate node serves: its configuration, its topics, fetch sessions and the long polls waiting.
 
+import { openFileLimit } from "./util/open-files.ts";
 import type { FaultInjector } from "./faults/faults.ts";
 import type { Config } from "./config.ts";
 import { FetchSessionCache } from "./handlers/fetch-sessions.ts";
@@ -89,7 +90,7 @@ export class Broker {
     if (logFactory !== undefined || config.dataDir === null) {
       this.topics = new TopicStore(
         this.withProducerStates(logFactory ?? ((_topic, _partition, context) => new MemoryPartitionLog(sharedSlabPool, topicLogConfigs(context.configs)))),
-        { configDefaults: config.topicConfigDefaults },
+        { configDefaults: config.topicConfigDefaults, partitionsMax: limits.partitionsMax },
       );
       if (config.authorizer) this.authorizer = new Authorizer(config.authorizer, new AclStore(null));
       return;
@@ -104,7 +105,11 @@ export class Broker {
     }
     const catalog = new TopicCatalog(config.dataDir);
     this.fileLogs = fileLogs;
-    this.topics = new TopicStore(this.withProducerStates(fileLogs.createLog), { onChange: (store) => catalog.save(store), configDefaults: config.topicConfigDefaults });
+    this.topics = new TopicStore(this.withProducerStates(fileLogs.createLog), {
+      onChange: (store) => catalog.save(store),
+      configDefaults: config.topicConfigDefaults,
+      partitionsMax: fileLogPartitionsMax(),
+    });
     try {
       for (const stored of catalog.load()) this.topics.restore(stored);
       catalog.save(this.topics);
@@ -178,4 +183,11 @@ export class Broker {
     for (const topic of this.topics.list()) for (const log of topic.partitions) log.close();
     this.fileLogs?.close();
   }
+}
+
+/** limits.partitionsMax, or fewer when the open-file limit cannot hold that many file-log partitions besides the reserve. */
+export function fileLogPartitionsMax(openFiles = openFileLimit()): number {
+  if (openFiles === null) return limits.partitionsMax;
+  const room = Math.floor((openFiles - limits.fileDescriptorsReserved) / limits.fileDescriptorsPerPartition);
+  return Math.max(1, Math.min(limits.partitionsMax, room));
 }

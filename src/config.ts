@@ -146,6 +146,16 @@ export const limits = {
   describeTopicPartitionsMax: 2_000,
   /** Partitions one CreateTopics/auto-create may make. */
   partitionsPerTopicMax: 10_000,
+  /**
+   * Partitions the broker holds in all. The file log keeps 3 files open per partition (log, offset and time
+   * indexes): with a data folder the cap is also what the process's open-file limit allows after fileDescriptorsReserved,
+   * so a CreatePartitions to 10,000 cannot run the process out of descriptors (EMFILE) for every client.
+   */
+  partitionsMax: 100_000,
+  /** File descriptors kept for connections, the registry and everything but partition logs when the cap is derived. */
+  fileDescriptorsReserved: 2_048,
+  /** Open files of one file-log partition. */
+  fileDescriptorsPerPartition: 3,
   /** Kafka's group.initial.rebalance.delay.ms: a new group waits this long for more members before generation 1. */
   groupInitialRebalanceDelayMs: 3_000,
   /** Kafka's group.min.session.timeout.ms: shorter sessions would make the coordinator expire members on GC pauses. */

@@ -50,6 +50,8 @@ export interface TopicStoreOptions {
    * not set a config reads it from here, then from Kafka's default (topic-configs.ts).
    */
   configDefaults?: ReadonlyMap<string, string>;
+  /** Partitions the store may hold in all (limits.partitionsMax, or what the open-file limit allows); new ones beyond it are refused. */
+  partitionsMax?: number;
 }
 
 /**
@@ -222,7 +224,7 @@ export class TopicStore {
         `Topic '${name}' collides with existing topic: ${collidingName}`,
       );
     }
-    const partitionCountError = partitionCountErrorMessage(numPartitions);
+    const partitionCountError = partitionCountErrorMessage(numPartitions) ?? this.partitionRoomError(numPartitions);
     if (partitionCountError !== null) return failure(ErrorCode.INVALID_PARTITIONS, partitionCountError);
 
     let topicId = randomUuid();
@@ -267,6 +269,22 @@ export class TopicStore {
     return topic;
   }
 
+  /** Partitions of every topic. */
+  get partitionCount(): number {
+    let count = 0;
+    for (const topic of this.topicsByName.values()) count += topic.partitions.length;
+    return count;
+  }
+
+  /** Why `adding` more partitions would not fit TopicStoreOptions.partitionsMax, or null. */
+  private partitionRoomError(adding: number): string | null {
+    const max = this.options.partitionsMax;
+    if (max === undefined) return null;
+    const held = this.partitionCount;
+    if (held + adding <= max) return null;
+    return `This broker holds ${held} partitions and may hold ${max} in all (the file log keeps ${limits.fileDescriptorsPerPartition} files open per partition; raise the open-file limit, e.g. LimitNOFILE, for more).`;
+  }
+
   /** All topics, in creation order. */
   list(): Topic[] {
     return [...this.topicsByName.values()];
@@ -304,7 +322,7 @@ export class TopicStore {
     } else if (newTotal < currentTotal) {
       errorMessage = `The topic ${name} currently has ${currentTotal} partition(s); ${newTotal} would not be an increase.`;
     } else {
-      errorMessage = partitionCountErrorMessage(newTotal);
+      errorMessage = partitionCountErrorMessage(newTotal) ?? this.partitionRoomError(newTotal - currentTotal);
     }
     if (errorMessage !== null) return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage };
     if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
