@@ -230,6 +230,11 @@ function collect(broker: Broker, apiVersion: number, plan: FetchPlan, maxBytes: 
           ({ producerId, firstOffset }) => ({ producerId: BigInt(producerId), firstOffset: BigInt(firstOffset) }),
         );
       }
+      if (!countOnly && batches.length > 0) {
+        const last = batches[batches.length - 1]!;
+        broker.metrics.fetchedRecords.inc(undefined, readBaseOffset(last) + readLastOffsetDelta(last) + 1 - readBaseOffset(batches[0]!));
+        broker.metrics.fetchedBytes.inc(undefined, bytes);
+      }
       if (countOnly) records = EMPTY_RECORDS;
       else if (apiVersion <= MESSAGE_SET_VERSION_MAX) {
         records = downConvertBatches(batches, apiVersion <= MAGIC_V0_VERSION_MAX ? 0 : 1, entry.fetchOffset);

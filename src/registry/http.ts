@@ -14,6 +14,7 @@ import { PayloadDecoders } from "./record-validation.ts";
 import { readRecordView, RECORD_VIEW_LIMIT_MAX } from "./record-view.ts";
 import { errors, MODES, RegistryError, type Mode, type SchemaStore, type StoredSchema, type SubjectVersion } from "./store.ts";
 import { limits } from "../config.ts";
+import type { HttpRole } from "../security/security-config.ts";
 
 export const REGISTRY_CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 const ACCEPTED_BODY_TYPES = ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json", "application/octet-stream"];
@@ -346,9 +347,17 @@ export interface RegistryServer {
   stop(): void;
 }
 
-/** Paths the gateway serves on the same listener (/metrics, /health, /ready); null passes to the registry. */
-/** Serves /metrics, /health, auth…; null passes the request on to the registry. `clientAddress`: "IP:PORT" of the caller. */
-export type OperationsRoute = (request: Request, clientAddress?: string) => Response | null;
+/** Who made an HTTP request, once HTTP Basic checked it (src/security/http-auth.ts); absent without --http-auth. */
+export interface HttpCaller {
+  user: string;
+  role: HttpRole;
+}
+
+/**
+ * Serves /metrics, /health, the web console, auth…; null passes the request on to the registry. `clientAddress`:
+ * "IP:PORT" of the caller; `caller`: the authenticated user and role.
+ */
+export type OperationsRoute = (request: Request, clientAddress?: string, caller?: HttpCaller) => Response | Promise<Response> | null;
 
 /** Serves the REST API for the store on host:port (port 0: an ephemeral one). */
 export function startRegistryServer(

@@ -15,9 +15,13 @@ import type { HttpRole } from "./security-config.ts";
 
 const ROLE_RANK: Record<HttpRole, number> = { read: 0, write: 1, admin: 2 };
 
-/** The permission a registry request needs. POSTs to /subjects/{s} (lookup) and /compatibility/... only read. */
+/**
+ * The permission a request needs. POSTs to /subjects/{s} (lookup) and /compatibility/... only read; the web console's
+ * changes (/ui/api/... other than GET) need write.
+ */
 export function requiredRole(method: string, path: string): HttpRole {
   if (method === "GET" || method === "HEAD") return "read";
+  if (path.startsWith("/ui/")) return "write";
   if (method === "DELETE") return "admin";
   if (method === "PUT") return "admin"; // /config, /mode
   if (method === "POST") {
@@ -68,10 +72,10 @@ export function requireHttpBasic(
       verified.set(key, user);
       log.info("HTTP authentication succeeded", { client: clientAddress ?? "?", path: new URL(request.url).pathname, principal: `User:${user}` });
     }
+    const role: HttpRole = roles === null ? "admin" : (roles.get(user) ?? "read");
     if (roles !== null) {
       const path = new URL(request.url).pathname;
       const needed = requiredRole(request.method, path);
-      const role = roles.get(user) ?? "read";
       if (ROLE_RANK[role] < ROLE_RANK[needed]) {
         log.info("HTTP request denied", { client: clientAddress ?? "?", method: request.method, path, principal: `User:${user}`, role, needed });
         return new Response(JSON.stringify({ error_code: 40301, message: `User ${user} is not allowed to ${needed}` }), {
@@ -80,7 +84,7 @@ export function requireHttpBasic(
         });
       }
     }
-    return route(request, clientAddress);
+    return route(request, clientAddress, { user, role });
   };
 }
 

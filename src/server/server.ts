@@ -19,6 +19,8 @@ import { setUpSecurity, type ServerSecurity } from "../security/security.ts";
 import { onTlsHandshake } from "../security/tls-handshake.ts";
 import { requireHttpBasic } from "../security/http-auth.ts";
 import { Uplink } from "../uplink/uplink.ts";
+import { WebConsole } from "../console/routes.ts";
+import type { OperationsRoute } from "../registry/http.ts";
 
 export interface KgateServer {
   readonly broker: Broker;
@@ -163,9 +165,12 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
   // Links start once the log is open and the listener up: local producers are served whatever the central cluster does.
   const uplink = config.uplink && config.uplink.links.length > 0 ? new Uplink(config.uplink, broker) : null;
   let registry: SchemaRegistry | null = null;
+  let webConsole: WebConsole | null = null;
   if (config.registryListen) {
     try {
-      const route = security.httpAuth ? requireHttpBasic(operationsRoute(broker, uplink), security.sasl.credentials, metrics, security.httpRoles) : operationsRoute(broker, uplink);
+      webConsole = new WebConsole({ broker, uplink, registry: () => registry, listeners: () => security.listeners.map(({ config: listenerConfig }) => listenerConfig.name), startedAtMs: Date.now() });
+      const routes = withConsole(operationsRoute(broker, uplink), webConsole);
+      const route = security.httpAuth ? requireHttpBasic(routes, security.sasl.credentials, metrics, security.httpRoles) : routes;
       registry = startSchemaRegistry(broker.topics, config.registryListen.host, config.registryListen.port, route, security.httpTls ?? undefined);
       attachRecordValidator(broker, registry.recordValidator);
       if (uplink) uplink.schemaStore = registry.store;
@@ -200,6 +205,7 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       clearInterval(idleSweep);
       clearInterval(heapCheck);
       await uplink?.stop();
+      webConsole?.stop();
       registry?.stop();
       broker.close();
       await Bun.sleep(0);
@@ -208,6 +214,11 @@ export function startServer(config: Config, logFactory?: PartitionLogFactory): K
       for (const server of bound) server.stop(true);
     },
   };
+}
+
+/** The operations paths first, then the web console's (/ui/, and / for a browser). */
+function withConsole(operations: OperationsRoute, webConsole: WebConsole): OperationsRoute {
+  return (request, clientAddress, caller) => operations(request, clientAddress, caller) ?? webConsole.route(request, clientAddress, caller);
 }
 
 function sumOver<T>(items: Iterable<T>, read: (item: T) => number): number {
@@ -220,7 +231,7 @@ function sumOver<T>(items: Iterable<T>, read: (item: T) => number): number {
  * /metrics (Prometheus), /health (the process serves), /ready (log recovered, listener up) and /uplinks (each link's
  * state, positions and lag, as JSON) on the HTTP listener.
  */
-function operationsRoute(broker: Broker, uplink: Uplink | null): (request: Request) => Response | null {
+function operationsRoute(broker: Broker, uplink: Uplink | null): OperationsRoute {
   const { metrics } = broker;
   return (request) => {
     if (request.method !== "GET") return null;

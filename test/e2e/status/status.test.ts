@@ -1,6 +1,6 @@
 // `kgate status` against a test server with a known workload: the topic table (offsets from ListOffsets, sizes from
-// DescribeLogDirs) and the group table (state and members from DescribeGroups, lag from OffsetFetch), printed by the
-// real CLI entry (`bun src/main.ts status`) as well as collected in-process.
+// DescribeLogDirs) and the group table (state and members from DescribeGroups, or ConsumerGroupDescribe for KIP-848
+// groups; lag from OffsetFetch), printed by the real CLI entry (`bun src/main.ts status`) as well as collected in-process.
 
 import { expect, test } from "bun:test";
 import { join } from "node:path";
@@ -57,6 +57,7 @@ test("kgate status prints topics, offsets, sizes, groups and lag of a running ga
       groupId: "billing",
       state: "Empty",
       protocolType: "",
+      groupType: "classic",
       members: 0,
       offsets: [
         { topic: "orders", partition: 0, committed: 10, endOffset: 12, lag: 2 },
@@ -83,7 +84,7 @@ test("kgate status prints topics, offsets, sizes, groups and lag of a running ga
   expect(stdout).toContain("total lag 2");
 }, 30_000);
 
-test("kgate status shows a live group's members and exits 1 when nothing listens", async () => {
+test("kgate status shows live groups' members, classic and KIP-848, and exits 1 when nothing listens", async () => {
   await using server = await startTestServer();
   const kafka = new Kafka({ clientId: "status-live", brokers: [server.bootstrap], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: "live-group", sessionTimeout: 10_000, heartbeatInterval: 500 });
@@ -92,10 +93,21 @@ test("kgate status shows a live group's members and exits 1 when nothing listens
   await consumer.run({ eachMessage: async () => {} });
   try {
     await waitFor(() => server.broker.groups.listGroups(["Stable"]).length === 1, { timeoutMs: 15_000 });
+    // A KIP-848 member (ConsumerGroupHeartbeat): described with ConsumerGroupDescribe, not as DescribeGroups' Dead.
+    const raw = await RawClient.connect(server.port);
+    const joined = await raw.call(68, 1, {
+      groupId: "modern-group", memberId: "m1", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 10_000,
+      subscribedTopicNames: ["live-topic"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    });
+    raw.close();
+    expect(joined.errorCode).toBe(0);
     const client = await KafkaClient.connect("127.0.0.1", server.port);
     const status = await collectStatus(client);
     client.close();
-    expect(status.groups).toMatchObject([{ groupId: "live-group", state: "Stable", protocolType: "consumer", members: 1 }]);
+    expect(status.groups).toMatchObject([
+      { groupId: "live-group", state: "Stable", protocolType: "consumer", groupType: "classic", members: 1 },
+      { groupId: "modern-group", state: "Stable", protocolType: "consumer", groupType: "consumer", members: 1 },
+    ]);
   } finally {
     await consumer.disconnect();
   }
