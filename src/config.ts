@@ -174,6 +174,12 @@ export const limits = {
   consumerGroupMembersMax: 10_000,
   /** Longest SubscribedTopicRegex taken: every topic change matches it against every topic name. */
   consumerGroupTopicRegexLengthMax: 1_000,
+  /**
+   * Unbounded repeats (*, +, {n,}) in one SubscribedTopicRegex: JavaScript backtracks where RE2 does not, so k of them
+   * can cost name-length^k steps per topic name (3: ~10 ms for a 249-character name made to fail it, on the 2-core VM;
+   * typical regexes and names take microseconds). Matching runs once per topic change per group.
+   */
+  consumerGroupTopicRegexRepeatsMax: 3,
   /** Kafka's offset.metadata.max.bytes: the metadata string of one committed offset. */
   offsetMetadataBytesMax: 4_096,
   /** Kafka's offsets.retention.check.interval.ms: offsets expire and Empty groups without offsets go this often. */

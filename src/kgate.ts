@@ -11,7 +11,11 @@ import { Broker } from "./broker.ts";
 import { ConfigError, configFromGiven, flagOfOptionName, optionName, options as flagOptions, type Config, type FlushPolicy } from "./config.ts";
 import { nearestName } from "./util/nearest.ts";
 import { FaultInjector } from "./faults/faults.ts";
-import type { GroupState } from "./groups/group.ts";
+import type { GroupState as ClassicGroupState } from "./groups/group.ts";
+import type { ConsumerGroupState } from "./groups/consumer-group/consumer-group.ts";
+
+/** A classic group's state, or a KIP-848 consumer group's (Empty, Assigning, Reconciling, Stable). */
+type GroupState = ClassicGroupState | ConsumerGroupState;
 import { checkTopicConfigs } from "./metadata/topic-configs.ts";
 import { errorName } from "./protocol/error-codes.ts";
 import { decodePart, headerText, visitRecords, type DecodedPart } from "./registry/record-view.ts";
@@ -165,7 +169,10 @@ export interface Kgate extends AsyncDisposable {
   records(topic: string, options?: { partition?: number; fromOffset?: number; limit?: number }): KgateRecord[];
   /** The offsets a group committed, by "topic/partition" ("orders/0"). */
   committedOffsets(groupId: string): Record<string, number>;
-  /** The group's state (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead), or null when unknown. */
+  /**
+   * The group's state, or null when unknown: a classic group's (Empty, PreparingRebalance, CompletingRebalance,
+   * Stable, Dead) or a KIP-848 consumer group's (Empty, Assigning, Reconciling, Stable).
+   */
   groupState(groupId: string): GroupState | null;
   /** Waits until cond holds; throws with `what` after the timeout. */
   waitFor(cond: () => boolean | Promise<boolean>, what?: string, options?: WaitOptions): Promise<void>;
@@ -331,7 +338,7 @@ export function startGateway(config: Config): Kgate {
       return committed;
     },
     groupState(groupId) {
-      return broker.groups.groupState(groupId) ?? null;
+      return broker.groups.groupState(groupId) ?? broker.groups.describeConsumerGroup(groupId)?.groupState ?? null;
     },
     async waitFor(cond, what = "the condition", { timeoutMs = 10_000, intervalMs = 10 } = {}) {
       const deadline = performance.now() + timeoutMs;

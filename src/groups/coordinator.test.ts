@@ -400,7 +400,7 @@ describe("offsets", () => {
     ]);
     expect(coordinator.fetchOffsets("s", null)).toEqual([{ topic: "t", partitions: [{ partition: 1, offset: 9, leaderEpoch: 3, metadata: "m" }] }]);
     expect(coordinator.fetchOffsets("unknown", null)).toEqual([]);
-    expect(coordinator.listGroups([])).toEqual([{ groupId: "s", protocolType: "", state: "Empty" }]);
+    expect(coordinator.listGroups([])).toEqual([{ groupId: "s", protocolType: "", state: "Empty", groupType: "classic", members: 0 }]);
     const tooLarge = coordinator.commitOffsets({ groupId: "s", generationId: -1, memberId: "", groupInstanceId: null, offsets: [{ topic: "t", partition: 0, value: offset(1, "x".repeat(5000)) }] });
     expect(tooLarge).toEqual([ErrorCode.OFFSET_METADATA_TOO_LARGE]);
     // A generation for a group that does not exist is from a gone generation.

@@ -6,8 +6,15 @@
 // Timers: one session timer per member, one join timer (initial delay / rebalance timeout) and one sync timer per
 // group, one pending-member timer per KIP-394 member id, one sweep interval for the coordinator.
 // Offsets of Empty groups expire after offsets.retention.minutes (KIP-211), checked by the sweep.
+// KIP-848 consumer groups live beside the classic ones in consumer-group/coordinator.ts (ConsumerGroupHeartbeat); one
+// group id is one kind at a time, as in Kafka 4: an Empty group of one kind converts to the other when a member of
+// the other protocol joins (a classic JoinGroup on an Empty consumer group, a ConsumerGroupHeartbeat with epoch 0 on an
+// Empty classic group), committed offsets kept; otherwise JoinGroup gets INCONSISTENT_GROUP_PROTOCOL and
+// ConsumerGroupHeartbeat GROUP_ID_NOT_FOUND (Kafka's answers where it cannot or may not migrate the group; kgate
+// does not run Kafka's mixed groups of classic and KIP-848 members). Offsets, DeleteGroups, OffsetDelete, ListGroups
+// and the sweep cover both kinds.
 // Not emulated: per-request retention (OffsetCommit v2-4), expiry of unsubscribed topics' offsets in active groups
-// (KIP-496), transactional offsets, KIP-848 groups.
+// (KIP-496), transactional offsets.
 
 import { randomUUID } from "node:crypto";
 import { limits } from "../config.ts";
@@ -18,6 +25,7 @@ import { log } from "../util/logger.ts";
 import { Group, Member, joinError, syncError, type GroupState, type JoinResult, type Protocol, type SyncResult } from "./group.ts";
 import { OffsetStore, type OffsetEntry, type TopicPartition } from "./offset-store.ts";
 import { subscribedTopics, type CommittedOffset, type StoredGroup } from "./offsets-topic-format.ts";
+import { ConsumerGroupCoordinator, type ConsumerGroupSettings, type DescribedConsumerGroup, type HeartbeatInput, type HeartbeatResult } from "./consumer-group/coordinator.ts";
 
 export type { GroupState, JoinResult, SyncResult, Protocol } from "./group.ts";
 
@@ -127,8 +135,14 @@ export interface GroupDescription {
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  state: GroupState;
+  /** Classic states, or a consumer group's Empty, Assigning, Reconciling, Stable. */
+  state: string;
+  groupType: "classic" | "consumer";
+  members: number;
 }
+
+/** The protocol type Kafka reports for KIP-848 groups (ConsumerGroup.protocolType()). */
+const CONSUMER_PROTOCOL_TYPE = "consumer";
 
 export interface CommitInput {
   groupId: string;
@@ -136,6 +150,8 @@ export interface CommitInput {
   memberId: string;
   groupInstanceId: string | null;
   offsets: { topic: string; partition: number; value: CommittedOffset }[];
+  /** OffsetCommit's version: v9+ answers GROUP_ID_NOT_FOUND for an unknown group, and KIP-848 members need v9. */
+  apiVersion?: number;
 }
 
 export interface FetchedOffsets {
@@ -153,14 +169,22 @@ export class GroupCoordinator {
   private sweepTimer: unknown = null;
   private closed = false;
   private readonly timers: GroupTimers;
+  /** KIP-848 groups (ConsumerGroupHeartbeat); their ids never name a classic group at the same time. */
+  readonly consumerGroups: ConsumerGroupCoordinator;
 
   constructor(
     topics: TopicStore,
-    options: { appendWaiters?: AppendWaiters; timers?: GroupTimers; settings?: Partial<GroupSettings> } = {},
+    options: {
+      appendWaiters?: AppendWaiters;
+      timers?: GroupTimers;
+      settings?: Partial<GroupSettings>;
+      consumerGroupSettings?: Partial<ConsumerGroupSettings>;
+    } = {},
   ) {
     this.timers = options.timers ?? realTimers;
     this.settings = { ...defaultGroupSettings(), ...options.settings };
     this.offsets = new OffsetStore(topics, options.appendWaiters ?? null);
+    this.consumerGroups = new ConsumerGroupCoordinator(topics, this.timers, options.consumerGroupSettings);
   }
 
   // --- Loading and shutdown -------------------------------------------------------------------------------------
@@ -211,6 +235,7 @@ export class GroupCoordinator {
   close(): void {
     this.closed = true;
     this.timers.clear(this.sweepTimer);
+    this.consumerGroups.close();
     for (const group of this.groups.values()) {
       this.timers.clear(group.joinTimer);
       this.timers.clear(group.syncTimer);
@@ -253,7 +278,71 @@ export class GroupCoordinator {
       if (now - group.stateTimestamp < this.settings.emptyGroupSweepIntervalMs) continue;
       this.removeGroup(group);
     }
+    this.sweepConsumerGroups(now);
     if (!this.closed) this.sweepTimer = this.timers.set(() => this.sweep(), this.settings.emptyGroupSweepIntervalMs);
+  }
+
+  /** The same for KIP-848 groups: offsets of a group Empty for offsetsRetentionMs expire, then the group goes. */
+  private sweepConsumerGroups(now: number): void {
+    for (const group of this.consumerGroups.list()) {
+      if (group.members.size > 0) continue;
+      if (now - group.emptySinceMs >= this.settings.offsetsRetentionMs && this.offsets.hasOffsets(group.groupId)) {
+        try {
+          this.offsets.deleteGroup(group.groupId);
+          log.info("expired committed offsets", { group: group.groupId });
+        } catch (error) {
+          log.warn("could not expire committed offsets", { group: group.groupId, error });
+        }
+      }
+      if (this.offsets.hasOffsets(group.groupId) || now - group.emptySinceMs < this.settings.emptyGroupSweepIntervalMs) continue;
+      this.consumerGroups.delete(group.groupId);
+    }
+  }
+
+  // --- ConsumerGroupHeartbeat -------------------------------------------------------------------------------------
+
+  /**
+   * KIP-848 heartbeat. A classic group of the same id converts when it is Empty and the member joins (epoch 0), as
+   * Kafka's getOrMaybeCreateConsumerGroup deletes an empty classic group (its metadata record; offsets stay); a
+   * classic group with members answers GROUP_ID_NOT_FOUND ("not a consumer group"). A member with an epoch finding an
+   * Empty classic group gets UNKNOWN_MEMBER_ID: after a restart the offsets of a KIP-848 group come back as an Empty
+   * classic group (kgate keeps no KIP-848 state), and its members must rejoin.
+   */
+  consumerGroupHeartbeat(input: HeartbeatInput): HeartbeatResult {
+    this.ensureLoaded();
+    const classic = this.groups.get(input.groupId);
+    if (classic && input.groupId.length > 0) {
+      const empty = classic.is("Empty") || classic.is("Dead");
+      if (!empty || input.memberEpoch !== 0) {
+        return {
+          errorCode: empty ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: empty ? `Member ${input.memberId} is not a member of group ${input.groupId}.` : `Group ${input.groupId} is not a consumer group.`,
+          memberId: null,
+          memberEpoch: 0,
+          heartbeatIntervalMs: 0,
+          assignment: null,
+        };
+      }
+      const result = this.consumerGroups.heartbeat(input);
+      if (result.errorCode === ErrorCode.NONE) this.convertEmptyClassicGroup(classic);
+      return result;
+    }
+    return this.consumerGroups.heartbeat(input);
+  }
+
+  /** Forgets an Empty classic group that became a consumer group: its metadata record goes, its offsets stay. */
+  private convertEmptyClassicGroup(group: Group): void {
+    log.info("empty classic group converted to a consumer group", { group: group.groupId });
+    if (!group.is("Dead")) group.transitionTo("Dead");
+    this.groups.delete(group.groupId);
+    this.timers.clear(group.joinTimer);
+    this.timers.clear(group.syncTimer);
+    for (const timer of group.pendingMembers.values()) this.timers.clear(timer);
+    try {
+      this.offsets.deleteGroupMetadata(group.groupId);
+    } catch (error) {
+      log.warn("could not write the tombstone of a converted group", { group: group.groupId, error });
+    }
   }
 
   private removeGroup(group: Group): void {
@@ -280,6 +369,14 @@ export class GroupCoordinator {
     const { sessionTimeoutMs } = input;
     if (sessionTimeoutMs < this.settings.sessionTimeoutMsMin || sessionTimeoutMs > this.settings.sessionTimeoutMsMax) {
       return Promise.resolve(joinError(memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    const consumerGroup = this.consumerGroups.get(groupId);
+    if (consumerGroup) {
+      // Kafka converts an Empty consumer group to a classic one (maybeDeleteEmptyConsumerGroup); a consumer group with
+      // members would take the classic member into a mixed group, which kgate does not run.
+      if (consumerGroup.members.size > 0) return Promise.resolve(joinError(memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      log.info("empty consumer group converted to a classic group", { group: groupId });
+      this.consumerGroups.delete(groupId);
     }
     const isUnknownMember = memberId.length === 0;
     let group = this.groups.get(groupId);
@@ -798,6 +895,12 @@ export class GroupCoordinator {
     });
   }
 
+  /** ConsumerGroupDescribe: undefined for a classic or unknown group. */
+  describeConsumerGroup(groupId: string): DescribedConsumerGroup | undefined {
+    this.ensureLoaded();
+    return this.consumerGroups.describe(groupId);
+  }
+
   /** All groups, or those whose state is in statesFilter (case-insensitive). */
   listGroups(statesFilter: string[]): ListedGroup[] {
     this.ensureLoaded();
@@ -806,7 +909,12 @@ export class GroupCoordinator {
     for (const group of this.groups.values()) {
       if (group.is("Dead")) continue;
       if (wanted.size > 0 && !wanted.has(group.state.toLowerCase())) continue;
-      listed.push({ groupId: group.groupId, protocolType: group.protocolType ?? "", state: group.state });
+      listed.push({ groupId: group.groupId, protocolType: group.protocolType ?? "", state: group.state, groupType: "classic", members: group.members.size });
+    }
+    for (const group of this.consumerGroups.list()) {
+      const state = group.state;
+      if (wanted.size > 0 && !wanted.has(state.toLowerCase())) continue;
+      listed.push({ groupId: group.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, state, groupType: "consumer", members: group.members.size });
     }
     return listed;
   }
@@ -814,6 +922,18 @@ export class GroupCoordinator {
   deleteGroups(groupIds: string[]): { groupId: string; errorCode: number }[] {
     this.ensureLoaded();
     return groupIds.map((groupId) => {
+      const consumerGroup = this.consumerGroups.get(groupId);
+      if (consumerGroup) {
+        // Kafka's ConsumerGroup.validateDeleteGroup: only an Empty group goes, with its offsets.
+        if (consumerGroup.members.size > 0) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
+        this.consumerGroups.delete(groupId);
+        try {
+          this.offsets.deleteGroup(groupId);
+        } catch (error) {
+          log.warn("could not write the tombstones of a removed group", { group: groupId, error });
+        }
+        return { groupId, errorCode: ErrorCode.NONE };
+      }
       const group = this.groups.get(groupId);
       if (!group || group.is("Dead")) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
       if (!group.is("Empty")) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
@@ -828,10 +948,15 @@ export class GroupCoordinator {
   commitOffsets(input: CommitInput): number[] {
     this.ensureLoaded();
     const all = (errorCode: number) => input.offsets.map(() => errorCode);
+    if (this.consumerGroups.has(input.groupId)) {
+      const errorCode = this.consumerGroups.validateOffsetRequest(input.groupId, input.memberId, input.generationId, false, input.apiVersion ?? 0);
+      return errorCode === ErrorCode.NONE ? this.storeCommit(input) : all(errorCode);
+    }
     let group = this.groups.get(input.groupId);
     if (!group) {
-      // No membership: a simple consumer or admin tool storing offsets; anything else is from a gone generation.
-      if (input.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      // No membership: a simple consumer or admin tool storing offsets; anything else is from a gone generation
+      // (v9+: GROUP_ID_NOT_FOUND, which both kinds of member understand, as Kafka's OffsetMetadataManager).
+      if (input.generationId >= 0) return all((input.apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
       group = this.newGroup(input.groupId);
       this.groups.set(input.groupId, group);
     }
@@ -843,6 +968,11 @@ export class GroupCoordinator {
       const member = memberId === undefined ? undefined : group.members.get(memberId);
       if (member) this.touch(group, member);
     }
+    return this.storeCommit(input);
+  }
+
+  /** Stores the offsets of a validated commit; OFFSET_METADATA_TOO_LARGE per offset, or one error for all. */
+  private storeCommit(input: CommitInput): number[] {
     const errors = input.offsets.map(({ value }) =>
       Buffer.byteLength(value.metadata) > this.settings.offsetMetadataBytesMax ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE,
     );
@@ -851,7 +981,7 @@ export class GroupCoordinator {
       this.offsets.commit(input.groupId, entries);
     } catch (error) {
       log.warn("could not store committed offsets", { group: input.groupId, error });
-      return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return input.offsets.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     return errors;
   }
@@ -862,6 +992,10 @@ export class GroupCoordinator {
    */
   validateTransactionalCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
     this.ensureLoaded();
+    if (this.consumerGroups.has(groupId)) {
+      if (generationId < 0 && memberId.length === 0 && groupInstanceId === null) return ErrorCode.NONE;
+      return this.consumerGroups.validateOffsetRequest(groupId, memberId, generationId, false, 9);
+    }
     const group = this.groups.get(groupId);
     if (!group || (generationId < 0 && memberId.length === 0 && groupInstanceId === null)) return ErrorCode.NONE;
     if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -873,7 +1007,7 @@ export class GroupCoordinator {
   /** The offsets of a committed transaction, applied without member checks (Kafka applies them on the marker). */
   commitTransactionalOffsets(groupId: string, offsets: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string }[]): void {
     this.ensureLoaded();
-    if (!this.groups.has(groupId)) this.groups.set(groupId, this.newGroup(groupId));
+    if (!this.groups.has(groupId) && !this.consumerGroups.has(groupId)) this.groups.set(groupId, this.newGroup(groupId));
     const commitTimestamp = Date.now();
     this.offsets.commit(
       groupId,
@@ -892,6 +1026,16 @@ export class GroupCoordinator {
     }
     // Without membership only an Empty group takes commits.
     return group.is("Empty") ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
+  /**
+   * OffsetFetch v9's member check for KIP-848 groups (Kafka's ConsumerGroup.validateOffsetFetch): UNKNOWN_MEMBER_ID,
+   * STALE_MEMBER_EPOCH; no check for classic groups, unknown groups, or a null member id with a negative epoch.
+   */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    this.ensureLoaded();
+    if (!this.consumerGroups.has(groupId)) return ErrorCode.NONE;
+    return this.consumerGroups.validateOffsetRequest(groupId, memberId, memberEpoch, true, 9);
   }
 
   /** Committed offsets; topics null means every committed partition. Partitions without a commit get offset -1. */
@@ -922,26 +1066,10 @@ export class GroupCoordinator {
   /** OffsetDelete: a group error, or one error per partition (GROUP_SUBSCRIBED_TO_TOPIC for topics in use). */
   deleteOffsets(groupId: string, partitions: TopicPartition[]): { errorCode: number; partitionErrors: number[] } {
     this.ensureLoaded();
-    const group = this.groups.get(groupId);
-    if (!group || group.is("Dead")) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitionErrors: [] };
-    let subscribed: Set<string> | null = new Set();
-    if (group.is("Empty")) {
-      // every partition is eligible
-    } else if (group.isConsumerGroup() && group.protocolName !== null) {
-      for (const member of group.members.values()) {
-        const metadata = member.protocols.find((protocol) => protocol.name === group.protocolName)?.metadata;
-        const topics = metadata === undefined ? null : subscribedTopics(metadata);
-        if (topics === null) {
-          subscribed = null;
-          break;
-        }
-        for (const topic of topics) subscribed.add(topic);
-      }
-    } else if (group.isConsumerGroup()) {
-      subscribed = null;
-    } else {
-      return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitionErrors: [] };
-    }
+    const consumerGroup = this.consumerGroups.get(groupId);
+    // Kafka's ConsumerGroup.isSubscribedToTopic: topics some member subscribes to, by name or regex.
+    const subscribed = consumerGroup ? this.consumerGroups.subscribedTopics(groupId) : this.classicSubscribedTopics(this.groups.get(groupId));
+    if (typeof subscribed === "number") return { errorCode: subscribed, partitionErrors: [] };
     const partitionErrors = partitions.map(({ topic }) =>
       subscribed === null || subscribed.has(topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE,
     );
@@ -952,6 +1080,22 @@ export class GroupCoordinator {
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, partitionErrors: [] };
     }
     return { errorCode: ErrorCode.NONE, partitionErrors };
+  }
+
+  /** Topics a classic group's members subscribe to (null: unknown, so all), or the error OffsetDelete answers. */
+  private classicSubscribedTopics(group: Group | undefined): Set<string> | null | number {
+    if (!group || group.is("Dead")) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.is("Empty")) return new Set();
+    if (!group.isConsumerGroup()) return ErrorCode.NON_EMPTY_GROUP;
+    if (group.protocolName === null) return null;
+    const subscribed = new Set<string>();
+    for (const member of group.members.values()) {
+      const metadata = member.protocols.find((protocol) => protocol.name === group.protocolName)?.metadata;
+      const topics = metadata === undefined ? null : subscribedTopics(metadata);
+      if (topics === null) return null;
+      for (const topic of topics) subscribed.add(topic);
+    }
+    return subscribed;
   }
 
   /** Tombstones every group's offsets for a deleted topic (Kafka's onPartitionsDeleted); DeleteTopics calls it. */
@@ -974,7 +1118,7 @@ export class GroupCoordinator {
   }
 
   get groupCount(): number {
-    return this.groups.size;
+    return this.groups.size + this.consumerGroups.list().length;
   }
 }
 

@@ -145,6 +145,13 @@ export class OffsetStore {
     this.groupRecords.set(group, stored);
   }
 
+  /** A tombstone for the group's metadata record alone, when there is one; its offsets stay. */
+  deleteGroupMetadata(group: string): void {
+    if (!this.groupRecords.has(group)) return;
+    this.append(group, [{ key: encodeGroupMetadataKey(group), value: null }]);
+    this.groupRecords.delete(group);
+  }
+
   /** Tombstones for all the group's offsets and its metadata (only for keys that exist). */
   deleteGroup(group: string): void {
     const records: RecordInput[] = [];

@@ -5,15 +5,20 @@
 // - Simple consumers and tools (generation -1, empty member id) may commit to an unknown or Empty group; members
 //   must match the group's member id / group.instance.id and generation: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 //   FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (CompletingRebalance); a known generation for an unknown group is
-//   ILLEGAL_GENERATION. A member's commit also counts as a heartbeat.
+//   ILLEGAL_GENERATION before v9, GROUP_ID_NOT_FOUND from v9 (Kafka's OffsetMetadataManager). A member's commit also
+//   counts as a heartbeat.
+// - KIP-848 groups (Kafka's ConsumerGroup.validateOffsetCommit): the request's generation is the member epoch; an
+//   unknown member id gets UNKNOWN_MEMBER_ID, another epoch than the member's STALE_MEMBER_EPOCH, a member of the
+//   consumer protocol committing below v9 UNSUPPORTED_VERSION; epoch -1 with an empty member id (tools, simple
+//   consumers) commits only while the group has no members (else UNKNOWN_MEMBER_ID).
 // - Per partition: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist, OFFSET_METADATA_TOO_LARGE beyond
 //   offset.metadata.max.bytes; an offset beyond 2^53 (not representable here) gets OFFSET_OUT_OF_RANGE.
 // - With an authorizer: READ on the group (else GROUP_AUTHORIZATION_FAILED for every partition) and READ on each
 //   topic (else TOPIC_AUTHORIZATION_FAILED for its partitions), as Kafka.
-// Not emulated: retention (v2–4 retentionTimeMs is read and ignored; offsets do not expire), KIP-848.
+// Not emulated: retention (v2–4 retentionTimeMs is read and ignored; offsets do not expire).
 // Version notes: v1 generation, member id and a per-partition commit timestamp (-1 = now); v2–4 retention time;
-// v3 throttleTimeMs; v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible; v9 KIP-848 member epochs (served as
-// classic generations); v10 topic ids (not advertised).
+// v3 throttleTimeMs; v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible; v9 KIP-848 member epochs; v10 topic
+// ids (not advertised).
 
 import { ErrorCode } from "../protocol/error-codes.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/08-offset-commit.ts";
@@ -72,6 +77,7 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
             memberId: request.memberId,
             groupInstanceId: request.groupInstanceId,
             offsets,
+            apiVersion: context.apiVersion,
           });
     const respond = (storeErrorCode: number | null) => ({
       throttleTimeMs: 0,

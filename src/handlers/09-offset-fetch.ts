@@ -8,7 +8,9 @@
 //   TOPIC_AUTHORIZATION_FAILED for its partitions); a null topic list leaves out topics the principal may not
 //   describe. Kafka asks DESCRIBE here, which READ implies.
 // - requireStable (v7+): UNSTABLE_OFFSET_COMMIT for a partition an open transaction holds an offset for.
-// Not emulated: KIP-848 member checks (v9).
+// - v9 KIP-848 member checks on consumer-protocol groups (Kafka's ConsumerGroup.validateOffsetFetch): a member id
+//   the group does not know gets UNKNOWN_MEMBER_ID, another epoch than the member's STALE_MEMBER_EPOCH, as the
+//   group's error; a null member id with a negative epoch (admin tools, simple consumers) is not checked.
 // Version notes: v2 top-level errorCode and null topics; v3 throttleTimeMs; v5 committedLeaderEpoch; v6 flexible;
 // v7 requireStable; v8 batched groups; v9 memberId/memberEpoch; v10 topic ids (not advertised).
 
@@ -21,7 +23,13 @@ const BATCHED_GROUPS_VERSION_MIN = 8;
 /** Before v2 the response has no top-level error: a group error goes on every partition. */
 const TOP_LEVEL_ERROR_VERSION_MIN = 2;
 
-function fetchTopics(context: RequestContext, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable: boolean) {
+function fetchTopics(
+  context: RequestContext,
+  groupId: string,
+  topics: { name: string; partitionIndexes: number[] }[] | null,
+  requireStable: boolean,
+  member: { memberId: string | null; memberEpoch: number } | null = null,
+) {
   const noOffset = { committedOffset: -1n, committedLeaderEpoch: -1, metadata: "" };
   if (!authorizeGroup(context, AclOperation.DESCRIBE, groupId)) {
     const partitionError = context.apiVersion < TOP_LEVEL_ERROR_VERSION_MIN ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.NONE;
@@ -32,6 +40,10 @@ function fetchTopics(context: RequestContext, groupId: string, topics: { name: s
         partitions: partitionIndexes.map((partitionIndex) => ({ partitionIndex, ...noOffset, errorCode: partitionError })),
       })),
     };
+  }
+  if (member !== null) {
+    const memberError = context.broker.groups.validateOffsetFetch(groupId, member.memberId, member.memberEpoch);
+    if (memberError !== ErrorCode.NONE) return { errorCode: memberError, topics: [] };
   }
   const denied = new Set<string>();
   for (const { name } of topics ?? []) if (!authorizeTopic(context, AclOperation.DESCRIBE, name)) denied.add(name);
@@ -71,7 +83,10 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
     if (context.apiVersion >= BATCHED_GROUPS_VERSION_MIN) {
       return {
         throttleTimeMs: 0,
-        groups: request.groups.map(({ groupId, topics }) => ({ groupId, ...fetchTopics(context, groupId, topics, request.requireStable) })),
+        groups: request.groups.map(({ groupId, topics, memberId, memberEpoch }) => ({
+          groupId,
+          ...fetchTopics(context, groupId, topics, request.requireStable, { memberId, memberEpoch }),
+        })),
       };
     }
     return { throttleTimeMs: 0, ...fetchTopics(context, request.groupId, request.topics, request.requireStable) };

@@ -9,7 +9,8 @@
 // - Errors: INVALID_GROUP_ID (empty id), INVALID_SESSION_TIMEOUT, UNKNOWN_MEMBER_ID, INCONSISTENT_GROUP_PROTOCOL,
 //   GROUP_MAX_SIZE_REACHED, FENCED_INSTANCE_ID, COORDINATOR_NOT_AVAILABLE (group deleted meanwhile).
 // With an authorizer: READ on the group, else GROUP_AUTHORIZATION_FAILED, as Kafka.
-// Not emulated: KIP-848 groups.
+// - A KIP-848 group of the same id: converted to a classic group when Empty (offsets kept), else
+//   INCONSISTENT_GROUP_PROTOCOL (Kafka would take the member into a mixed group, which kgate does not run).
 // Version notes: v0 has no rebalance timeout (the session timeout serves); v4 MEMBER_ID_REQUIRED; v5 static members;
 // v6 flexible; v7 protocolType/protocolName in the answer; v8 reason; v9 skipAssignment.
 

@@ -1,7 +1,9 @@
 // DescribeGroups: v0–5
 // Behaviour (src/groups/coordinator.ts): state, protocol type, the selected protocol and the members with client id
 // and host; member metadata and assignment only in Stable (Kafka's GroupMetadata.summary). An unknown group is
-// described as Dead with no error, as Kafka does up to v5 (v6 would return GROUP_ID_NOT_FOUND).
+// described as Dead with no error, as Kafka does up to v5 (v6 would return GROUP_ID_NOT_FOUND); so is a KIP-848
+// group, which Kafka's describeGroups looks up as a classic group and does not find (tools then use
+// ConsumerGroupDescribe, as Kafka's admin client does).
 // Authorized operations (v3+) are the group operations the principal may perform when asked for, else INT32_MIN.
 // With an authorizer, a group the principal may not DESCRIBE gets GROUP_AUTHORIZATION_FAILED, as Kafka.
 // Version notes: v1 throttleTimeMs; v3 authorized operations; v4 groupInstanceId; v5 flexible.

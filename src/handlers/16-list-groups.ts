@@ -1,7 +1,8 @@
 // ListGroups: v0–5
-// Behaviour (src/groups/coordinator.ts): every group this node coordinates except Dead ones, with protocol type;
-// v4+ filters by state (case-insensitive, empty = all) and reports it; v5 filters by type: all groups are "classic",
-// so a types filter without "classic" lists nothing.
+// Behaviour (src/groups/coordinator.ts): every group this node coordinates except Dead ones, with protocol type
+// ("consumer" for KIP-848 groups, as Kafka); v4+ filters by state (case-insensitive, empty = all; KIP-848 groups are
+// Empty, Assigning, Reconciling or Stable) and reports it; v5 reports the type, "classic" or "consumer", and filters
+// by it (case-insensitive, empty = all).
 // With an authorizer: DESCRIBE on the cluster lists every group, else only the groups the principal may DESCRIBE
 // (Kafka's rule; no error either way).
 // Version notes: v1 throttleTimeMs; v3 flexible; v4 statesFilter/groupState; v5 typesFilter/groupType.
@@ -11,15 +12,13 @@ import type { ListGroupsRequest, ListGroupsResponse } from "../protocol/messages
 import { AclOperation, authorizeCluster, authorizeGroup } from "../security/authorize.ts";
 import type { ApiHandler } from "./handler.ts";
 
-const CLASSIC_GROUP_TYPE = "classic";
-
 export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: 16,
   minVersion: 0,
   maxVersion: 5,
   handle(context, request) {
     const types = request.typesFilter.map((type) => type.toLowerCase());
-    const listed = types.length > 0 && !types.includes(CLASSIC_GROUP_TYPE) ? [] : context.broker.groups.listGroups(request.statesFilter);
+    const listed = context.broker.groups.listGroups(request.statesFilter).filter((group) => types.length === 0 || types.includes(group.groupType));
     const groups = authorizeCluster(context, AclOperation.DESCRIBE, false)
       ? listed
       : listed.filter((group) => authorizeGroup(context, AclOperation.DESCRIBE, group.groupId, false));
@@ -30,7 +29,7 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
         groupId: group.groupId,
         protocolType: group.protocolType,
         groupState: group.state,
-        groupType: CLASSIC_GROUP_TYPE,
+        groupType: group.groupType,
       })),
     };
   },

@@ -1,6 +1,7 @@
 // DeleteGroups: v0–2
 // Behaviour (src/groups/coordinator.ts): an Empty group is deleted with its committed offsets (tombstones in
-// __consumer_offsets); a group with members gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND.
+// __consumer_offsets); a group with members gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND. The same for
+// KIP-848 groups (Empty: no members).
 // With an authorizer: DELETE on each group, else GROUP_AUTHORIZATION_FAILED for it, as Kafka.
 // Version notes: v1 same as v0; v2 flexible.
 

@@ -2,7 +2,8 @@
 // Behaviour (src/groups/coordinator.ts, Kafka's handleDeleteOffsets): removes committed offsets (tombstones in
 // __consumer_offsets). Any partition of an Empty group; in a consumer group with members only partitions of topics
 // no member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC otherwise). Unknown group: GROUP_ID_NOT_FOUND; a non-consumer
-// group with members: NON_EMPTY_GROUP. Partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
+// group with members: NON_EMPTY_GROUP. A KIP-848 group, Empty or not: GROUP_SUBSCRIBED_TO_TOPIC for topics a member
+// subscribes to by name or regex, the rest deleted. Partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
 // With an authorizer: DELETE on the group (GROUP_AUTHORIZATION_FAILED) and READ on each topic
 // (TOPIC_AUTHORIZATION_FAILED for its partitions), as Kafka.
 

@@ -41,6 +41,8 @@ import { describeProducersHandler } from "./61-describe-producers.ts";
 import { describeTopicPartitionsHandler } from "./75-describe-topic-partitions.ts";
 import { describeTransactionsHandler } from "./65-describe-transactions.ts";
 import { listTransactionsHandler } from "./66-list-transactions.ts";
+import { consumerGroupHeartbeatHandler } from "./68-consumer-group-heartbeat.ts";
+import { consumerGroupDescribeHandler } from "./69-consumer-group-describe.ts";
 import { describeClientQuotasHandler } from "./48-describe-client-quotas.ts";
 import { alterClientQuotasHandler } from "./49-alter-client-quotas.ts";
 import { withByteRateQuota } from "../quotas/quota-manager.ts";
@@ -88,6 +90,8 @@ const handlers: ApiHandler[] = [
   describeTopicPartitionsHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
   saslAuthenticateHandler,

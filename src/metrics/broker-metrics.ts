@@ -1,5 +1,5 @@
 // Metrics read from the broker's state at scrape time: each partition's offsets and size, each consumer group's
-// committed offsets and lag, and process memory. Nothing here runs on the request path.
+// members (classic and KIP-848 groups alike), committed offsets and lag, and process memory. Nothing here runs on the request path.
 
 import type { Broker } from "../broker.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
@@ -33,6 +33,9 @@ export function registerBrokerMetrics(broker: Broker): void {
     }
     return rows;
   };
+  registry.collected("kgate_consumer_group_members", "Members of the group; type is classic or consumer (KIP-848).", () =>
+    broker.closing ? [] : broker.groups.listGroups([]).map((group) => [{ group: group.groupId, type: group.groupType, state: group.state }, group.members] as [Labels, number]),
+  );
   registry.collected("kgate_consumer_group_committed_offset", "Offset committed by the group for the partition.", () => committed().map((row) => [row.labels, row.committed]));
   registry.collected("kgate_consumer_group_lag", "Records between the group's committed offset and the partition's end.", () => committed().map((row) => [row.labels, row.lag]));
 
