@@ -1,12 +1,14 @@
 // The web console in a real browser: Debian's chromium driven by playwright-core, against a gateway in-process with
-// kafkajs producing and a kafkajs group consuming. Each page loads without console errors and leaves a screenshot in
-// test/e2e/console/screenshots/ (the README shows them); the plots move with the traffic; a group's lag rises while
+// kafkajs producing and a kafkajs group consuming. Each page loads without console errors and is screenshotted:
+// into test/e2e/console/screenshots/ (the README shows them) with KGATE_UPDATE_SCREENSHOTS=1, else into a temporary
+// folder, so that a test run leaves the checkout as it was; the plots move with the traffic; a group's lag rises while
 // its consumer is stopped and falls when it resumes; an Avro-enveloped record shows as decoded JSON; a topic created
 // from the page is visible to a Kafka client; a read-only user sees no change buttons and the API refuses the change;
 // bad input gets a clear message, never a broken page or a 5xx.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
@@ -16,7 +18,7 @@ import { setLogLevel, setLogSink } from "../../../src/util/logger.ts";
 import { startTestServer, waitFor, type TestServer } from "../../helpers/server.ts";
 
 const CHROMIUM = process.env.KGATE_CHROMIUM ?? "/usr/bin/chromium";
-const SCREENSHOTS = join(import.meta.dir, "screenshots");
+const SCREENSHOTS = process.env.KGATE_UPDATE_SCREENSHOTS ? join(import.meta.dir, "screenshots") : mkdtempSync(join(tmpdir(), "kgate-console-screenshots-"));
 const available = existsSync(CHROMIUM);
 if (!available) console.log(`SKIPPED: web console in a browser: ${CHROMIUM} is not installed (npm run setup installs Debian's chromium)`);
 
@@ -100,6 +102,7 @@ describe.skipIf(!available)("web console", () => {
     await producer?.disconnect().catch(() => {});
     await browser?.close();
     await server?.[Symbol.asyncDispose]();
+    if (!process.env.KGATE_UPDATE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
     setLogSink((line) => process.stderr.write(line + "\n"));
     setLogLevel("error");
   }, 30_000);
