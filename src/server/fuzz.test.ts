@@ -170,6 +170,12 @@ describe("fuzz", () => {
           if (settled === "timeout") {
             for (const entry of [...pending.values()].slice(0, 5)) failures.push(`${entry.api} answer still pending ${HANG_MS} ms after the broker closed (${entry.replay()})`);
           }
+          // A campaign runs for hours: say how far it got, so that a run stopped early still tells what it covered.
+          if (process.env.KGATE_FUZZ_ITERATIONS) {
+            const done = Math.min(all.length, from + FRAMES_PER_BROKER);
+            const elapsed = (performance.now() - started) / 1000;
+            console.log(`fuzz campaign${authorizer ? " (ACL authorizer)" : ""}: ${done} frames (${Math.floor(done / apis.length)} per API) in ${elapsed.toFixed(0)} s, ${failures.length} failures`);
+          }
         }
       } finally {
         setLogSink((line) => process.stderr.write(line + "\n"));
