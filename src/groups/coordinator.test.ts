@@ -6,57 +6,15 @@ import { MemoryPartitionLog } from "../log/memory-log.ts";
 import { TopicStore } from "../metadata/topic-store.ts";
 import { ByteWriter } from "../protocol/byte-writer.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
-import { GroupCoordinator, type GroupSettings, type GroupTimers, type JoinGroupInput, type JoinResult, type SyncResult } from "./coordinator.ts";
+import { GroupCoordinator, type GroupSettings, type JoinGroupInput, type JoinResult, type SyncResult } from "./coordinator.ts";
 import { OFFSETS_TOPIC } from "./offset-store.ts";
 import { limits } from "../config.ts";
 import { topicLogConfigs } from "../log/log-configs.ts";
 import { readAll } from "../log/compaction-test-helpers.ts";
 import { setLogLevel } from "../util/logger.ts";
+import { FakeTimers, settle } from "./fake-timers.ts";
 
 setLogLevel("warn");
-
-class FakeTimers implements GroupTimers {
-  nowMs = 1_000_000;
-  private nextId = 1;
-  private readonly pending = new Map<number, { at: number; callback: () => void }>();
-
-  now(): number {
-    return this.nowMs;
-  }
-  set(callback: () => void, delayMs: number): unknown {
-    const id = this.nextId++;
-    this.pending.set(id, { at: this.nowMs + delayMs, callback });
-    return id;
-  }
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  /** Runs every timer due within ms, in time order, then settles promise callbacks. */
-  async advance(ms: number): Promise<void> {
-    const end = this.nowMs + ms;
-    for (;;) {
-      let dueId = -1;
-      let dueAt = Infinity;
-      for (const [id, timer] of this.pending) {
-        if (timer.at <= end && timer.at < dueAt) {
-          dueId = id;
-          dueAt = timer.at;
-        }
-      }
-      if (dueId === -1) break;
-      const timer = this.pending.get(dueId)!;
-      this.pending.delete(dueId);
-      this.nowMs = timer.at;
-      timer.callback();
-    }
-    this.nowMs = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
 
 /** A promise's outcome, readable synchronously once settled. */
 function track<T>(promise: Promise<T>): { value: T | undefined } {

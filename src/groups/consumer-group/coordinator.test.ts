@@ -8,41 +8,14 @@ import { TopicStore } from "../../metadata/topic-store.ts";
 import { uuidToString } from "../../metadata/uuid.ts";
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import { setLogLevel } from "../../util/logger.ts";
-import { GroupCoordinator, type GroupTimers } from "../coordinator.ts";
+import { FakeTimers } from "../fake-timers.ts";
+import { GroupCoordinator } from "../coordinator.ts";
 import { assignmentToWire, type Assignment } from "./assignment.ts";
 import { rangeAssignor, uniformAssignor } from "./assignors.ts";
 import type { HeartbeatInput, HeartbeatResult } from "./coordinator.ts";
 import { compileTopicRegex } from "./topic-regex.ts";
 
 setLogLevel("warn");
-
-class FakeTimers implements GroupTimers {
-  nowMs = 1_000_000;
-  private nextId = 1;
-  private readonly pending = new Map<number, { at: number; callback: () => void }>();
-  now(): number {
-    return this.nowMs;
-  }
-  set(callback: () => void, delayMs: number): unknown {
-    const id = this.nextId++;
-    this.pending.set(id, { at: this.nowMs + delayMs, callback });
-    return id;
-  }
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.nowMs + ms;
-    for (;;) {
-      const due = [...this.pending].filter(([, timer]) => timer.at <= end).sort(([, a], [, b]) => a.at - b.at)[0];
-      if (!due) break;
-      this.pending.delete(due[0]);
-      this.nowMs = due[1].at;
-      due[1].callback();
-    }
-    this.nowMs = end;
-  }
-}
 
 const SESSION_MS = 45_000;
 const REBALANCE_MS = 30_000;

@@ -5,29 +5,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Connection, describeClusterV0, describeTopicPartitionsV0, describeClusterV1, offsetForLeaderEpochV2, offsetForLeaderEpochV3, offsetForLeaderEpochV4, Producer, stringSerializers } from "@platformatic/kafka";
 import { ErrorCode } from "../../../src/protocol/error-codes.ts";
-import { startTestServer, type TestServer } from "../../helpers/server.ts";
+import { errorCodesOf, startProtocolSession, type ProtocolSession } from "../../helpers/platformatic-protocol.ts";
+import type { TestServer } from "../../helpers/server.ts";
 
+let session: ProtocolSession;
 let server: TestServer;
 let connection: Connection;
 beforeAll(async () => {
-  server = await startTestServer({ clusterId: "edge-cluster", nodeId: 7 });
-  connection = new Connection("pk-cluster-apis");
-  await connection.connect("127.0.0.1", server.port);
+  session = await startProtocolSession("pk-cluster-apis", { clusterId: "edge-cluster", nodeId: 7 });
+  ({ server, connection } = session);
 });
-afterAll(async () => {
-  await connection.close();
-  await server[Symbol.asyncDispose]();
-});
-
-/** The error codes of the ResponseError the request fails with. */
-async function errorCodesOf(request: Promise<unknown>): Promise<number[]> {
-  const error = await request.then(
-    () => null,
-    (failure: { errors?: { apiCode?: number }[] }) => failure,
-  );
-  if (error === null) throw new Error("the request succeeded");
-  return (error.errors ?? []).map((e) => e.apiCode ?? -1);
-}
+afterAll(() => session[Symbol.asyncDispose]());
 
 describe("@platformatic/kafka: DescribeCluster, OffsetForLeaderEpoch, DescribeTopicPartitions", () => {
   test("DescribeCluster: this node at its advertised address; controller endpoints refused", async () => {

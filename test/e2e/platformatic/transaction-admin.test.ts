@@ -6,35 +6,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin, Connection, describeProducersV0, describeTransactionsV0, listTransactionsV1, Producer, stringSerializers } from "@platformatic/kafka";
 import { ErrorCode } from "../../../src/protocol/error-codes.ts";
-import { startTestServer, type TestServer } from "../../helpers/server.ts";
+import { errorCodesOf, startProtocolSession, type ProtocolSession } from "../../helpers/platformatic-protocol.ts";
+import type { TestServer } from "../../helpers/server.ts";
 
 const TOPIC = "pk-hanging";
 const TRANSACTIONAL_ID = "pk-hanging-txn";
 
+let session: ProtocolSession;
 let server: TestServer;
 let connection: Connection;
 beforeAll(async () => {
-  server = await startTestServer();
-  connection = new Connection("pk-transaction-admin");
-  await connection.connect("127.0.0.1", server.port);
+  session = await startProtocolSession("pk-transaction-admin");
+  ({ server, connection } = session);
 });
-afterAll(async () => {
-  await connection.close();
-  await server[Symbol.asyncDispose]();
-});
+afterAll(() => session[Symbol.asyncDispose]());
 
 const describeProducers = (partitionIndexes: number[]) => describeProducersV0.api.async(connection, [{ name: TOPIC, partitionIndexes }]);
 const describeTransactions = (ids: string[]) => describeTransactionsV0.api.async(connection, ids);
-
-/** The error codes of the ResponseError the request fails with. */
-async function errorCodesOf(request: Promise<unknown>): Promise<number[]> {
-  const error = await request.then(
-    () => null,
-    (failure: { errors?: { apiCode?: number }[] }) => failure,
-  );
-  if (error === null) throw new Error("the request succeeded");
-  return (error.errors ?? []).map((e) => e.apiCode ?? -1);
-}
 
 describe("@platformatic/kafka: DescribeProducers, DescribeTransactions, ListTransactions", () => {
   test("an open transaction, then committed; an idempotent producer beside it; unknown ids and partitions", async () => {
