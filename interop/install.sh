@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the clients of the interoperability matrix: Debian packages (kcat, confluent-kafka-python, kafka-python and
 # its optional codecs, Go with Sarama 1.22 and kafka-go 0.2.1, librdkafka-dev, protoc with the well-known types (libprotobuf-dev: --no-install-recommends leaves them out) for the registry's descriptor
-# test, util-linux-extra's fincore for the page-cache test, chromium for the web console's browser tests) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
+# test, util-linux-extra's fincore for the page-cache test, chromium for the web console's browser tests, systemd's
+# systemd-analyze for the service unit's check) and node-rdkafka built against Debian's librdkafka. Idempotent and quick when everything is there: apt-get
 # runs only for missing packages.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +16,7 @@ packages=(
   protobuf-compiler libprotobuf-dev
   util-linux-extra
   chromium
+  systemd
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -380,6 +380,7 @@ export function helpText(): string {
     "Usage: kgate [options]",
     "       kgate status [--bootstrap HOST:PORT]   (topics, offsets, sizes, groups and lag of a running gateway)",
     "       kgate users add|list|delete ...        (SASL users; kgate users --help)",
+    "       kgate --version                        (the version and the commit it was built from)",
     "",
     "Options (each also read from the environment variable shown):",
   ];

@@ -6,12 +6,18 @@ import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { startGateway, validateTopicConfigDefaults, type Kgate } from "./kgate.ts";
 import { log } from "./util/logger.ts";
 import { runUsersCommand } from "./security/users-cli.ts";
+import { notifySystemd } from "./util/sd-notify.ts";
+import { versionText } from "./version.ts";
 
 function main(): void {
   if (process.argv[2] === "users") {
     const print = (line: string) => process.stdout.write(line + "\n");
     const fail = (line: string) => process.stderr.write(line + "\n");
     process.exit(runUsersCommand(process.argv.slice(3), process.env, print, fail));
+  }
+  if (process.argv.slice(2).includes("--version")) {
+    process.stdout.write(versionText() + "\n");
+    return;
   }
   let config;
   try {
@@ -34,6 +40,7 @@ function main(): void {
     if (stopping || server === null) return;
     stopping = true;
     log.info("shutting down", { signal });
+    notifySystemd("STOPPING=1");
     server.stop().then(() => process.exit(0));
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
@@ -44,6 +51,8 @@ function main(): void {
     log.error("cannot start", { data: config.dataDir ?? "memory", error });
     process.exit(1);
   }
+  // Listeners are bound once startGateway returns: a Type=notify unit (src/release/kgate.service) is started now.
+  notifySystemd("READY=1");
 }
 
 if (process.argv[2] === "status") {

@@ -13,12 +13,13 @@
 // which stays the path for frames of linked blocks.
 
 import type * as Lz4 from "lz4-napi";
+import { loadAddon } from "./load-addon.ts";
 import { asBuffer, decompressed, malformed, readUint32LittleEndian, tooLarge, type DecompressResult } from "./result.ts";
 
 // Loaded on first use, like the snappy addon (snappy.ts).
 let lz4Addon: typeof Lz4 | null = null;
 function addon(): typeof Lz4 {
-  return (lz4Addon ??= require("lz4-napi") as typeof Lz4);
+  return (lz4Addon ??= loadAddon("lz4", () => require("lz4-napi") as typeof Lz4));
 }
 
 const FRAME_MAGIC = 0x184d2204;

@@ -10,13 +10,14 @@
 // against maxBytes, before anything is expanded.
 
 import type * as Snappy from "snappy";
+import { loadAddon } from "./load-addon.ts";
 import { asBuffer, decompressed, malformed, readUint32BigEndian, tooLarge, type DecompressResult } from "./result.ts";
 
 // Loaded on first use: the addon costs ~10 ms of startup, and most deployments never see snappy. A static string, so
 // `bun build --compile` still embeds it.
 let snappyAddon: typeof Snappy | null = null;
 function addon(): typeof Snappy {
-  return (snappyAddon ??= require("snappy") as typeof Snappy);
+  return (snappyAddon ??= loadAddon("snappy", () => require("snappy") as typeof Snappy));
 }
 
 export const XERIAL_MAGIC = new Uint8Array([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);

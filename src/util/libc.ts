@@ -3,6 +3,8 @@
 
 import { dlopen, FFIType } from "bun:ffi";
 
+// "libc.so.6" is glibc's name; musl's loader hands back musl itself for any "libc." name (checked with the musl
+// release executables: flock and fallocate reach the kernel).
 const LIBC_PATH = process.platform === "darwin" ? "libc.dylib" : "libc.so.6";
 
 function loadFunction<F>(name: string, args: FFIType[], wrap: (symbol: (...args: never[]) => number) => F): () => F | null {
@@ -37,3 +39,16 @@ export const FALLOC_FL_KEEP_SIZE = 1;
 export const libcFallocate = loadFunction("fallocate", [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], (fallocate) => (fd: number, mode: number, offset: number, length: number) =>
   (fallocate as (fd: number, mode: number, offset: bigint, length: bigint) => number)(fd | 0, mode | 0, BigInt(offset), BigInt(length)),
 );
+
+/** socket(2): a descriptor or -1. */
+export const libcSocket = loadFunction("socket", [FFIType.i32, FFIType.i32, FFIType.i32], (socket) => (domain: number, type: number, protocol: number) =>
+  (socket as (domain: number, type: number, protocol: number) => number)(domain | 0, type | 0, protocol | 0),
+);
+
+/** sendto(2): the bytes sent or -1 (lengths stay far below 2^31). */
+export const libcSendto = loadFunction("sendto", [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], (sendto) => (fd: number, data: Uint8Array, flags: number, address: Uint8Array) =>
+  (sendto as (fd: number, data: Uint8Array, length: bigint, flags: number, address: Uint8Array, addressLength: number) => number)(fd | 0, data, BigInt(data.length), flags | 0, address, address.length | 0),
+);
+
+/** close(2): 0 or -1. */
+export const libcClose = loadFunction("close", [FFIType.i32], (close) => (fd: number) => (close as (fd: number) => number)(fd | 0));
