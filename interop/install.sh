@@ -35,8 +35,12 @@ fi
 if [[ ! -f node_modules/node-rdkafka/build/Release/node-librdkafka.node ]]; then
   echo "interop/install.sh: building node-rdkafka against Debian's librdkafka"
   log=$(mktemp)
+  # node-gyp downloads Node's headers from nodejs.org unless told where they are: Debian's nodejs ships them under
+  # /usr/include/node (without this, the build needed a ~/.npmrc with nodedir, and failed with an empty HOME).
+  nodedir=()
+  [[ -f /usr/include/node/node.h && "$(command -v node)" == /usr/bin/node ]] && nodedir=(--nodedir=/usr)
   if ! (BUILD_LIBRDKAFKA=0 npm install --no-audit --no-fund --no-package-lock --ignore-scripts &&
-        cd node_modules/node-rdkafka && BUILD_LIBRDKAFKA=0 npx --yes node-gyp rebuild) >"$log" 2>&1; then
+        cd node_modules/node-rdkafka && BUILD_LIBRDKAFKA=0 npx --yes node-gyp rebuild "${nodedir[@]}") >"$log" 2>&1; then
     tail -20 "$log"
     echo "interop/install.sh: node-rdkafka did not build (log: $log)" >&2
     exit 1
