@@ -1,5 +1,6 @@
 // The runner behind `npm test` reads bun test's console output: these samples are Bun 1.4.5's own (stdout and
-// stderr in one stream, as the runner reads them), so a Bun upgrade that changes the format fails here first.
+// stderr in one stream, as the runner reads them, with the closing summary that repeats skipped, todo and failed
+// tests without their files), so a Bun upgrade that changes the format fails here first.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseBunTestOutput, problems } from "./run-suite.ts";
@@ -25,6 +26,18 @@ SKIPPED: b: librdkafka's mock cluster is unavailable: gcc is not installed
 
 test/c.test.ts:
 (pass) outer > inner > deep
+
+2 tests skipped:
+(skip) skipped one
+(skip) grp > cond skip
+
+
+1 tests todo:
+(todo) todo one
+
+
+1 tests failed:
+(fail) fails [0.78ms]
 
  4 pass
  2 skip

@@ -37,6 +37,8 @@ export interface BunTestReport {
 // Bun 1.4.5's console reporter. Under GitHub Actions a file header starts with `::group::`.
 const fileHeaderLine = /^(?:::group::)?(\S+[._](?:test|spec)\.[cm]?[jt]sx?):$/;
 const skipLine = /^\((skip|todo)\) (.+)$/;
+/** Where bun test's closing summary starts ("3 tests skipped:", "1 tests failed:"): it repeats those tests without their files. */
+const summaryHeaderLine = /^\d+ tests? (?:skipped|failed|todo)\b.*:$/;
 const reasonLine = /^SKIPPED\b:?\s*(.*)$/;
 const countLine = /^\s*(\d+) (pass|fail|skip|todo)$/;
 const ranLine = /^Ran (\d+) tests? across (\d+) files?\./;
@@ -47,10 +49,13 @@ export function parseBunTestOutput(output: string, cwd: string): BunTestReport {
   const reasons = new Map<string, string[]>();
   const skipped = new Set<string>();
   let file = "";
+  let inSummary = false;
   for (const raw of output.split("\n")) {
     const line = raw.replace(colour, "").trimEnd();
     let match: RegExpMatchArray | null;
-    if ((match = line.match(fileHeaderLine))) file = relative(repoRoot, resolve(cwd, match[1]!));
+    if (summaryHeaderLine.test(line)) inSummary = true;
+    else if ((match = line.match(fileHeaderLine))) file = relative(repoRoot, resolve(cwd, match[1]!));
+    else if (inSummary && (skipLine.test(line) || reasonLine.test(line))) continue;
     else if ((match = line.match(skipLine))) {
       report.skips.push({ file, test: match[2]!, kind: match[1] as "skip" | "todo", reasons: [] });
       skipped.add(file);
